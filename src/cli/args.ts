@@ -1,0 +1,125 @@
+// Parses `mount-sandbox run` arguments. Pure: no filesystem access, so every
+// usage error is unit-tested; paths are made absolute against `cwd`.
+import path from 'node:path';
+import { configError } from '../errors';
+import { parseSize } from '../sandbox/size';
+import type { MountOp, UidMode } from '../sandbox/spec';
+
+export interface RunArgs {
+  mounts: MountOp[];
+  setenv: Record<string, string>;
+  unsetenv: string[];
+  unshareNet: boolean;
+  uid: UidMode;
+  cwd?: string;
+  project?: string;
+  rootSize?: number;
+  hostname?: string;
+  verbose: boolean;
+  command: string[];
+}
+
+export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; args: RunArgs };
+
+const VALUE_OPTIONS = new Set(['--ro-bind', '--bind', '--tmpfs', '--setenv', '--unsetenv', '--uid', '--cwd', '--project', '--root-size', '--hostname']);
+const FLAG_OPTIONS = new Set(['--unshare-net', '--verbose', '-v']);
+
+function splitPair(value: string): [string, string | undefined] {
+  const colon = value.indexOf(':');
+  return colon < 0 ? [value, undefined] : [value.slice(0, colon), value.slice(colon + 1)];
+}
+
+function absolute(p: string, cwd: string): string {
+  return path.resolve(cwd, p);
+}
+
+function parseBind(option: string, value: string, cwd: string): MountOp {
+  const origin = `${option} ${value}`;
+  const [source, dest] = splitPair(value);
+  if (source === '') throw configError(origin, 'expected SRC[:DST] with a non-empty SRC');
+  if (dest !== undefined && !path.isAbsolute(dest)) throw configError(origin, `the destination must be absolute, got ${JSON.stringify(dest)}`);
+  const src = absolute(source, cwd);
+  return { type: option === '--bind' ? 'bind' : 'ro-bind', source: src, dest: dest ?? src, origin };
+}
+
+function parseTmpfs(value: string): MountOp {
+  const origin = `--tmpfs ${value}`;
+  const [dest, sizeText] = splitPair(value);
+  if (!path.isAbsolute(dest)) throw configError(origin, `expected an absolute DST[:SIZE], got ${JSON.stringify(dest)}`);
+  if (sizeText === undefined) return { type: 'tmpfs', dest, origin };
+  const size = parseSize(sizeText);
+  if (size === undefined) throw configError(origin, `malformed size ${JSON.stringify(sizeText)}; expected e.g. 64m, 1g, 512k or bytes`);
+  return { type: 'tmpfs', dest, size, origin };
+}
+
+export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
+  const args: RunArgs = { mounts: [], setenv: {}, unsetenv: [], unshareNet: false, uid: 'same', verbose: false, command: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (!arg.startsWith('-')) break;
+    const eq = arg.indexOf('=');
+    const [name, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    if (FLAG_OPTIONS.has(name) && inline === undefined) {
+      if (name === '--unshare-net') args.unshareNet = true;
+      else args.verbose = true;
+      continue;
+    }
+    if (!VALUE_OPTIONS.has(name)) throw configError(name, 'unknown option (see mount-sandbox --help)');
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw configError(name, 'expects a value (see mount-sandbox --help)');
+    switch (name) {
+      case '--ro-bind':
+      case '--bind':
+        args.mounts.push(parseBind(name, value, cwd));
+        break;
+      case '--tmpfs':
+        args.mounts.push(parseTmpfs(value));
+        break;
+      case '--setenv': {
+        const at = value.indexOf('=');
+        if (at <= 0) throw configError(`--setenv ${value}`, 'expected K=V');
+        args.setenv[value.slice(0, at)] = value.slice(at + 1);
+        break;
+      }
+      case '--unsetenv':
+        args.unsetenv.push(value);
+        break;
+      case '--uid':
+        if (value !== 'same' && value !== 'root') throw configError(`--uid ${value}`, 'expected "same" or "root"');
+        args.uid = value;
+        break;
+      case '--cwd':
+        args.cwd = absolute(value, cwd);
+        break;
+      case '--project':
+        args.project = absolute(value, cwd);
+        break;
+      case '--root-size': {
+        const size = parseSize(value);
+        if (size === undefined) throw configError(`--root-size ${value}`, 'malformed size; expected e.g. 64m, 1g, 512k or bytes');
+        args.rootSize = size;
+        break;
+      }
+      case '--hostname':
+        args.hostname = value;
+        break;
+    }
+  }
+  args.command = argv.slice(i);
+  if (args.command.length === 0) throw configError('run', 'no command given: mount-sandbox run [options] -- CMD [ARGS...]');
+  return args;
+}
+
+export function parseCli(argv: readonly string[], cwd: string): Parsed {
+  const [subcommand, ...rest] = argv;
+  if (subcommand === undefined || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') return { kind: 'help' };
+  if (subcommand === '--version') return { kind: 'version' };
+  if (subcommand !== 'run') throw configError(subcommand, 'unknown command; expected `run` (see mount-sandbox --help)');
+  if (rest[0] === '--help' || rest[0] === '-h') return { kind: 'help' };
+  return { kind: 'run', args: parseRunArgs(rest, cwd) };
+}

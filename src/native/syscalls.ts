@@ -1,0 +1,146 @@
+// The only module that talks to libc. Every wrapper is synchronous on purpose:
+// koffi runs sync calls on the calling (main) thread, and the sandbox setup
+// must never hop to the libuv threadpool, whose threads may sit in another
+// namespace. Each failure becomes a SyscallError naming the call, its
+// arguments and errno.
+import koffi from 'koffi';
+import { SyscallError } from './syscall-error';
+
+export { SyscallError, isSyscallError } from './syscall-error';
+
+import {
+  MNT_DETACH, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
+  MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE, MS_STRICTATIME,
+} from '../sandbox/mount-flags';
+
+// <sys/prctl.h>
+const PR_SET_PDEATHSIG = 1;
+const PR_SET_NO_NEW_PRIVS = 38;
+
+// <fcntl.h>
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
+
+// pivot_root has no glibc wrapper.
+const SYS_PIVOT_ROOT: Partial<Record<string, number>> = { x64: 155, arm64: 41 };
+
+// <linux/sockios.h>, <net/if.h>: enough to bring up loopback in a new netns.
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+
+const libc = koffi.load('libc.so.6');
+
+koffi.struct('mount_sandbox_ifreq', {
+  name: koffi.array('char', 16, 'String'),
+  flags: 'short',
+  pad: koffi.array('uint8', 22),
+});
+
+const c = {
+  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
+  syscall: libc.func('long syscall(long nr, ...)'),
+  prctl: libc.func('int prctl(int option, ...)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
+  close: libc.func('int close(int fd)'),
+  setsid: libc.func('int setsid(void)'),
+  sethostname: libc.func('int sethostname(const char *name, size_t len)'),
+  execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  ioctlIfreq: libc.func('int ioctl(int fd, unsigned long request, _Inout_ mount_sandbox_ifreq *req)'),
+};
+
+function check(result: number | bigint, syscall: string, args: readonly unknown[]): number {
+  const value = Number(result);
+  if (value < 0) throw new SyscallError(syscall, args, koffi.errno());
+  return value;
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  check(c.mount(source, target, fstype, flags, data), 'mount', [source, target, fstype, describeMountFlags(flags), data]);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(c.umount2(target, flags), 'umount2', [target, flags === MNT_DETACH ? 'MNT_DETACH' : flags]);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const nr = SYS_PIVOT_ROOT[process.arch];
+  if (nr === undefined) throw new Error(`mount-sandbox: pivot_root: unsupported architecture ${process.arch}`);
+  check(c.syscall(nr, 'const char *', newRoot, 'const char *', putOld), 'pivot_root', [newRoot, putOld]);
+}
+
+export function setNoNewPrivs(): void {
+  check(c.prctl(PR_SET_NO_NEW_PRIVS, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_SET_NO_NEW_PRIVS', 1]);
+}
+
+export function setParentDeathSignal(signal: number): void {
+  check(c.prctl(PR_SET_PDEATHSIG, 'unsigned long', signal), 'prctl', ['PR_SET_PDEATHSIG', signal]);
+}
+
+export function setsid(): void {
+  check(c.setsid(), 'setsid', []);
+}
+
+export function sethostname(name: string): void {
+  check(c.sethostname(name, Buffer.byteLength(name)), 'sethostname', [name]);
+}
+
+/** Lets `fd` survive execve; Node opens even stdio with O_CLOEXEC. */
+export function keepAcrossExec(fd: number): void {
+  const flags = check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']);
+  check(c.fcntl(fd, F_SETFD, 'int', flags & ~FD_CLOEXEC), 'fcntl', [fd, 'F_SETFD', 0]);
+}
+
+export function closeOnExec(fd: number): void {
+  const flags = check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']);
+  check(c.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC), 'fcntl', [fd, 'F_SETFD', 'FD_CLOEXEC']);
+}
+
+/** libuv leaves pipes non-blocking; most programs expect blocking stdio. */
+export function makeBlocking(fd: number): void {
+  const flags = check(c.fcntl(fd, F_GETFL), 'fcntl', [fd, 'F_GETFL']);
+  if (flags & O_NONBLOCK) check(c.fcntl(fd, F_SETFL, 'int', flags & ~O_NONBLOCK), 'fcntl', [fd, 'F_SETFL']);
+}
+
+export function close(fd: number): void {
+  check(c.close(fd), 'close', [fd]);
+}
+
+/** Replaces this (multithreaded) process; only returns by throwing. */
+export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
+  c.execve(path, [...argv, null], [...env, null]);
+  throw new SyscallError('execve', [path, argv.join(' ')], koffi.errno());
+}
+
+export function bringUpLoopback(): void {
+  const fd = check(c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 'socket', ['AF_INET', 'SOCK_DGRAM']);
+  try {
+    const req = { name: 'lo', flags: 0, pad: new Array<number>(22).fill(0) };
+    check(c.ioctlIfreq(fd, SIOCGIFFLAGS, req), 'ioctl', ['lo', 'SIOCGIFFLAGS']);
+    req.flags |= IFF_UP;
+    check(c.ioctlIfreq(fd, SIOCSIFFLAGS, req), 'ioctl', ['lo', 'SIOCSIFFLAGS', 'IFF_UP']);
+  } finally {
+    c.close(fd);
+  }
+}
+
+const FLAG_NAMES: ReadonlyArray<[number, string]> = [
+  [MS_RDONLY, 'MS_RDONLY'], [MS_NOSUID, 'MS_NOSUID'], [MS_NODEV, 'MS_NODEV'], [MS_NOEXEC, 'MS_NOEXEC'],
+  [MS_REMOUNT, 'MS_REMOUNT'], [MS_NOATIME, 'MS_NOATIME'], [MS_NODIRATIME, 'MS_NODIRATIME'], [MS_BIND, 'MS_BIND'],
+  [MS_REC, 'MS_REC'], [MS_PRIVATE, 'MS_PRIVATE'], [MS_SLAVE, 'MS_SLAVE'], [MS_RELATIME, 'MS_RELATIME'],
+  [MS_STRICTATIME, 'MS_STRICTATIME'],
+];
+
+export function describeMountFlags(flags: number): string {
+  const names = FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+  return names.length > 0 ? names.join('|') : '0';
+}

@@ -1,0 +1,137 @@
+// The default sandbox, derived from the host: the toolchain and /etc
+// read-only, fresh /tmp, $HOME, /var/tmp, /dev and /proc, and the project
+// (plus every node_modules it can reach) read-only at its real path.
+import path from 'node:path';
+import type { BindOp, MountOp, SandboxSpec } from './spec';
+
+export type PathKind = 'dir' | 'file' | 'symlink' | 'other' | 'missing';
+
+/** The few host lookups the defaults need; injectable so plans are unit-testable. */
+export interface HostView {
+  kind(p: string): PathKind;
+  readlink(p: string): string;
+  realpath(p: string): string;
+  list(dir: string): string[];
+}
+
+export interface HostFacts {
+  /** process.execPath of the node that will run inside. */
+  execPath: string;
+  home: string;
+  /** The project directory (Jest's rootDir, or the CLI's cwd). */
+  projectDir: string;
+  /** The caller's environment; the sandbox's is derived from it. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export const DEFAULT_ROOT_SIZE = 1024 ** 3;
+export const DEFAULT_TMP_SIZE = 1024 ** 3;
+const SHM_SIZE = 64 * 1024 ** 2;
+
+/** Top-level entries that merged-/usr systems make symlinks into /usr. */
+const USR_ALIASES = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+export function isUnder(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
+}
+
+/** True when `p` is visible inside at the same path through an identity bind. */
+export function isCovered(mounts: readonly MountOp[], p: string): boolean {
+  return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind') && op.source === op.dest && isUnder(p, op.dest));
+}
+
+function roBind(host: HostView, p: string, origin: string): BindOp {
+  const real = host.realpath(p);
+  return { type: 'ro-bind', source: real, dest: real, origin };
+}
+
+function systemMounts(host: HostView): MountOp[] {
+  const mounts: MountOp[] = [{ type: 'ro-bind', source: '/usr', dest: '/usr', origin: 'default /usr' }];
+  for (const name of USR_ALIASES) {
+    const p = `/${name}`;
+    const kind = host.kind(p);
+    if (kind === 'symlink') mounts.push({ type: 'symlink', target: host.readlink(p), dest: p, origin: `default ${p}` });
+    else if (kind === 'dir') mounts.push({ type: 'ro-bind', source: p, dest: p, origin: `default ${p}` });
+  }
+  mounts.push({ type: 'ro-bind', source: '/etc', dest: '/etc', origin: 'default /etc' });
+  return mounts;
+}
+
+function scratchMounts(home: string): MountOp[] {
+  const mounts: MountOp[] = [
+    { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, origin: 'default /tmp' },
+    { type: 'dir', dest: '/var', mode: 0o755, origin: 'default /var' },
+    { type: 'dir', dest: '/var/tmp', mode: 0o1777, origin: 'default /var/tmp' },
+    { type: 'dev', dest: '/dev', origin: 'default /dev' },
+    { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: SHM_SIZE, origin: 'default /dev/shm' },
+    { type: 'proc', dest: '/proc', origin: 'default /proc' },
+  ];
+  if (home !== '/' && !isUnder(home, '/tmp')) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' });
+  return mounts;
+}
+
+/** node_modules of the project and of every ancestor (monorepos, hoisting), plus the real homes of linked packages. */
+function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): MountOp[] {
+  const mounts: MountOp[] = [];
+  const add = (p: string, origin: string): void => {
+    const real = host.realpath(p);
+    if (!isCovered([...covered, ...mounts], real)) mounts.push({ type: 'ro-bind', source: real, dest: real, origin });
+  };
+  for (let dir = projectDir; ; dir = path.dirname(dir)) {
+    const modules = path.join(dir, 'node_modules');
+    if (host.kind(modules) === 'dir') {
+      add(modules, 'default node_modules');
+      for (const entry of host.list(modules)) {
+        const scoped = entry.startsWith('@') ? host.list(path.join(modules, entry)).map((name) => path.join(entry, name)) : [entry];
+        for (const name of scoped) {
+          const p = path.join(modules, name);
+          if (host.kind(p) === 'symlink' && host.kind(host.realpath(p)) === 'dir') add(p, `default linked package ${name}`);
+        }
+      }
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+  return mounts;
+}
+
+/** Read-only binds that make each path visible at its own location, unless it already is. */
+export function visibilityMounts(host: HostView, mounts: readonly MountOp[], paths: readonly string[], origin: string): MountOp[] {
+  const added: MountOp[] = [];
+  for (const p of paths) {
+    if (host.kind(p) === 'missing') continue;
+    const real = host.realpath(p);
+    if (!isCovered([...mounts, ...added], real)) {
+      added.push(roBind(host, host.kind(real) === 'dir' ? real : path.dirname(real), origin));
+    }
+  }
+  return added;
+}
+
+function sandboxEnv(facts: HostFacts): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(facts.env)) if (value !== undefined) env[key] = value;
+  env.HOME = facts.home;
+  // A TMPDIR elsewhere than /tmp names a host directory that is not inside.
+  if (env.TMPDIR !== undefined && !isUnder(env.TMPDIR, '/tmp')) delete env.TMPDIR;
+  return env;
+}
+
+export function defaultSpec(host: HostView, facts: HostFacts): SandboxSpec {
+  const projectReal = host.realpath(facts.projectDir);
+  const mounts: MountOp[] = [...systemMounts(host), ...scratchMounts(facts.home)];
+  const nodeReal = host.realpath(facts.execPath);
+  mounts.push(...visibilityMounts(host, mounts, [path.dirname(path.dirname(nodeReal))], 'default node prefix'));
+  mounts.push({ type: 'ro-bind', source: projectReal, dest: projectReal, origin: 'default project' });
+  if (facts.projectDir !== projectReal) {
+    mounts.push({ type: 'ro-bind', source: projectReal, dest: facts.projectDir, origin: 'default project (symlinked path)' });
+  }
+  mounts.push(...moduleMounts(host, projectReal, mounts));
+  return {
+    rootSize: DEFAULT_ROOT_SIZE,
+    uid: 'same',
+    network: 'host',
+    mounts,
+    cwd: facts.projectDir,
+    env: sandboxEnv(facts),
+  };
+}

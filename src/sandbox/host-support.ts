@@ -1,0 +1,89 @@
+// Which isolation mode this host allows, and in plain words why not when it
+// allows none. Decided by trying: a sysctl can say yes while AppArmor or a
+// seccomp profile says no.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { SandboxError } from '../errors';
+import type { IsolationMode, UidMode } from './spec';
+import type { Tools } from './protocol';
+
+export function outerUnshareFlags(mode: IsolationMode, uid: UidMode, options: { network: boolean; uts: boolean }): string[] {
+  const namespaces = mode === 'userns'
+    ? ['--user', uid === 'root' ? '--map-root-user' : '--map-current-user', '--keep-caps', '--mount', '--pid']
+    : ['--mount', '--pid'];
+  return [
+    ...namespaces,
+    ...(options.network ? ['--net'] : []),
+    ...(options.uts ? ['--uts'] : []),
+    '--propagation', 'unchanged', '--fork', '--kill-child',
+  ];
+}
+
+interface Attempt {
+  ok: boolean;
+  stderr: string;
+}
+
+function tryUnshare(tools: Tools, mode: IsolationMode): Attempt {
+  const result = spawnSync(tools.unshare, [...outerUnshareFlags(mode, 'same', { network: false, uts: false }), '--', tools.sh, '-c', 'exit 0'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return { ok: result.status === 0, stderr: (result.stderr ?? '').trim() || (result.error?.message ?? '') };
+}
+
+function readSysctl(name: string): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The known reasons a host refuses unprivileged user namespaces, each with its fix. */
+export function explainUserNamespaceRefusal(stderr: string): string {
+  const reasons: string[] = [];
+  if (readSysctl('kernel.apparmor_restrict_unprivileged_userns') === '1') {
+    reasons.push('AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or give node an AppArmor profile with `userns,`');
+  }
+  if (readSysctl('kernel.unprivileged_userns_clone') === '0') {
+    reasons.push('unprivileged user namespaces are disabled: sysctl -w kernel.unprivileged_userns_clone=1');
+  }
+  if (readSysctl('user.max_user_namespaces') === '0') {
+    reasons.push('user namespaces are disabled: sysctl -w user.max_user_namespaces=15000');
+  }
+  if (/unrecognized option/.test(stderr)) {
+    reasons.push('this unshare is too old: util-linux >= 2.38 is needed for --map-current-user');
+  }
+  if (reasons.length === 0) {
+    reasons.push('a seccomp profile (Docker\'s default) or a chroot may forbid them: in Docker, run with --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or run as root');
+  }
+  return reasons.join('; ');
+}
+
+export interface HostSupport {
+  mode: IsolationMode;
+  /** Why the preferred mode was not used, when it was not. */
+  note?: string;
+}
+
+let cached: HostSupport | undefined;
+
+/** Prefers a user namespace even as root; real root without one only as a fallback. */
+export function detectHostSupport(tools: Tools): HostSupport {
+  if (cached) return cached;
+  const userns = tryUnshare(tools, 'userns');
+  if (userns.ok) {
+    cached = { mode: 'userns' };
+    return cached;
+  }
+  const why = explainUserNamespaceRefusal(userns.stderr);
+  if (process.getuid?.() === 0 && tryUnshare(tools, 'root-no-userns').ok) {
+    cached = {
+      mode: 'root-no-userns',
+      note: `user namespaces are refused (${userns.stderr}); running as real root without one: mounts are not locked, so the command runs with every capability dropped`,
+    };
+    return cached;
+  }
+  throw new SandboxError('host', `cannot create a user namespace: ${userns.stderr}`, { hint: `${why}; or run as root` });
+}

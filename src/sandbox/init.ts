@@ -1,0 +1,110 @@
+// The first code inside the new namespaces (pid 1 until it execs). It builds
+// the root, then execs the command through a nested user namespace, so that
+// every mount it made is locked and cannot be remounted or unmounted from
+// inside, whatever capabilities the command later holds.
+import fs from 'node:fs';
+import { isSandboxError } from '../errors';
+import * as sys from '../native/syscalls';
+import {
+  INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
+  type InitConfig, type SandboxMarker, type StatusMessage,
+} from './protocol';
+import { buildRoot } from './setup';
+
+const initStartedAt = performance.timeOrigin;
+
+function report(message: StatusMessage): void {
+  try {
+    fs.writeSync(STATUS_FD, `${JSON.stringify(message)}\n`);
+  } catch {
+    // The launcher is gone; the parent-death signal is about to end us anyway.
+  }
+}
+
+/**
+ * The exec chain after setup. `sh` stays as pid 1: it reaps orphans, and a
+ * command killed by signal N leaves it with 128+N (pid 1 itself could not be
+ * killed by its own signals). Capabilities are dropped before anything of the
+ * user's runs when the command would otherwise be uid 0 with full caps.
+ */
+export function commandArgv(config: InitConfig): string[] {
+  const { tools, command } = config;
+  const shell = [tools.sh, '-c', '"$@"; exit $?', 'mount-sandbox', ...command];
+  const dropCaps = [tools.setpriv, '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
+  const rootInside = config.spec.uid === 'root' || config.hostUid === 0;
+  if (config.mode === 'root-no-userns') return [...dropCaps, ...shell];
+  const nested = [tools.unshare, '--user', '--map-current-user', '--mount', '--propagation', 'unchanged', '--'];
+  return [...nested, ...(rootInside ? dropCaps : []), ...shell];
+}
+
+function commandEnv(config: InitConfig): string[] {
+  const { spec, mode } = config;
+  const marker: SandboxMarker = {
+    mode, uid: spec.uid, network: spec.network, rootSize: spec.rootSize, mounts: spec.mounts, cwd: spec.cwd,
+    ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
+  };
+  const env: Record<string, string> = { ...spec.env, [SANDBOX_MARKER_VAR]: JSON.stringify(marker) };
+  if (config.ipcSerialization) {
+    env.NODE_CHANNEL_FD = String(IPC_FD);
+    env.NODE_CHANNEL_SERIALIZATION_MODE = config.ipcSerialization;
+  }
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+/** Only stdio and the IPC channel reach the command; every other descriptor closes on exec. */
+function prepareDescriptors(keep: readonly number[]): void {
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    try {
+      if (keep.includes(fd)) sys.keepAcrossExec(fd);
+      else sys.closeOnExec(fd);
+    } catch (error) {
+      // The directory handle used for the listing is already closed.
+      if (!(sys.isSyscallError(error) && error.code === 'EBADF')) throw error;
+    }
+  }
+  for (const fd of [0, 1, 2]) {
+    try {
+      sys.makeBlocking(fd);
+    } catch {
+      // A closed stdio descriptor stays closed.
+    }
+  }
+}
+
+function main(): void {
+  const raw = process.env[INIT_CONFIG_VAR];
+  if (raw === undefined) {
+    process.stderr.write('mount-sandbox: the sandbox init must be started by the launcher\n');
+    process.exit(SETUP_FAILED_EXIT);
+  }
+  const config = JSON.parse(raw) as InitConfig;
+  const { spec } = config;
+  try {
+    const mountStart = performance.now();
+    buildRoot(spec);
+    const mountMs = performance.now() - mountStart;
+    if (spec.network === 'none') sys.bringUpLoopback();
+    if (spec.hostname !== undefined) sys.sethostname(spec.hostname);
+    try {
+      process.chdir(spec.cwd);
+    } catch {
+      throw new Error(`cwd ${spec.cwd} does not exist inside the sandbox; bind it or pick another --cwd`);
+    }
+    // Its own session: no controlling terminal, so TIOCSTI cannot type into the host's shell.
+    sys.setsid();
+    sys.setNoNewPrivs();
+    if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
+    const argv = commandArgv(config);
+    report({ type: 'ready', timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
+    sys.execve(argv[0], argv, commandEnv(config));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    report(isSandboxError(error) && error.hint !== undefined
+      ? { type: 'error', kind: error.kind, message, hint: error.hint }
+      : { type: 'error', kind: isSandboxError(error) ? error.kind : 'setup', message });
+    process.exitCode = SETUP_FAILED_EXIT;
+  }
+}
+
+main();

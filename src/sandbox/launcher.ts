@@ -1,0 +1,126 @@
+// Starts a process that is born in fresh namespaces. Node cannot unshare a
+// user namespace itself (it is multithreaded from its first instruction), so
+// the single-threaded util-linux tools make the namespaces and exec our init:
+//
+//   setpriv --pdeathsig KILL        dies with the launcher
+//    └ unshare --user --mount --pid --fork --kill-child
+//       └ [pid 1] node init.js       builds the root, then execs:
+//          unshare --user --mount    nested namespaces lock every mount
+//           └ [setpriv drop caps]    when uid 0 inside
+//              └ sh (pid 1)          reaps, passes the exit status
+//                 └ the command
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { SandboxError } from '../errors';
+import { outerUnshareFlags } from './host-support';
+import {
+  INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
+  type InitConfig, type SetupTimings, type StatusMessage, type Tools,
+} from './protocol';
+import type { IsolationMode, SandboxSpec } from './spec';
+
+export interface LaunchRequest {
+  /** Already resolved and validated (see resolveSpec). */
+  spec: SandboxSpec;
+  command: string[];
+  mode: IsolationMode;
+  tools: Tools;
+  /** stdio of the command; `pipe` gives child.stdout/stderr to the caller. */
+  stdio?: 'inherit' | 'pipe';
+  /** Open a Node IPC channel to the command (which must be node). */
+  ipc?: 'json' | 'advanced';
+}
+
+export interface SetupReport {
+  timings: SetupTimings;
+  /** Milliseconds since the epoch when spawn was called. */
+  launchedAt: number;
+}
+
+export interface ExitStatus {
+  /** The exit code, with death by signal N as 128+N (shell convention). */
+  code: number;
+  signal: NodeJS.Signals | null;
+}
+
+const INIT_SCRIPT = path.join(__dirname, 'init.js');
+
+export function trampolineArgv(request: LaunchRequest): string[] {
+  const { tools, spec, mode } = request;
+  const unshare = [tools.unshare, ...outerUnshareFlags(mode, spec.uid, { network: spec.network === 'none', uts: spec.hostname !== undefined }), '--'];
+  // Node would open an inherited IPC channel for itself; the init must leave it to the command.
+  const scrubIpc = request.ipc ? [tools.env, '-u', 'NODE_CHANNEL_FD', '-u', 'NODE_CHANNEL_SERIALIZATION_MODE'] : [];
+  return [tools.setpriv, '--pdeathsig', 'KILL', '--', ...unshare, ...scrubIpc, process.execPath, INIT_SCRIPT];
+}
+
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? osConstants.signals[signal] ?? 0 : 0);
+}
+
+export class SandboxProcess {
+  readonly child: ChildProcess;
+  /** Resolves once the command has been exec'd; rejects with the setup error. */
+  readonly ready: Promise<SetupReport>;
+  readonly exited: Promise<ExitStatus>;
+  readonly launchedAt = performance.timeOrigin + performance.now();
+
+  constructor(request: LaunchRequest) {
+    const config: InitConfig = {
+      spec: request.spec,
+      mode: request.mode,
+      command: request.command,
+      tools: request.tools,
+      hostUid: process.getuid?.() ?? -1,
+      ...(request.ipc ? { ipcSerialization: request.ipc } : {}),
+    };
+    const [file, ...args] = trampolineArgv(request);
+    const io = request.stdio ?? 'inherit';
+    const stdio: StdioOptions = [io, io, io, 'pipe', ...(request.ipc ? ['ipc' as const] : [])];
+    this.child = spawn(file, args, {
+      stdio,
+      // Our own process group: a terminal's ^C reaches the launcher, which then ends the whole sandbox.
+      detached: true,
+      env: { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
+      ...(request.ipc ? { serialization: request.ipc } : {}),
+    });
+    this.exited = new Promise((resolve, reject) => {
+      this.child.once('error', (error) => reject(new SandboxError('host', `cannot start ${file}: ${error.message}`, { cause: error })));
+      this.child.once('exit', (code, signal) => resolve({ code: exitCodeOf(code, signal), signal }));
+    });
+    this.ready = this.readStatus(this.child.stdio[STATUS_FD] as Readable);
+    // Callers that only await `exited` must not see an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  private async readStatus(stream: Readable): Promise<SetupReport> {
+    let text = '';
+    stream.setEncoding('utf8');
+    for await (const chunk of stream) text += chunk as string;
+    const lines = text.split('\n').filter((line) => line !== '');
+    const last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
+    if (last?.type === 'ready') return { timings: last.timings, launchedAt: this.launchedAt };
+    if (last?.type === 'error') {
+      throw new SandboxError('setup', `sandbox setup failed: ${last.message}`, last.hint !== undefined ? { hint: last.hint } : {});
+    }
+    const status = await this.exited;
+    throw new SandboxError('setup', `the namespace trampoline (${path.basename(this.child.spawnfile)}, unshare) exited with ${status.code} before the sandbox init ran`, {
+      hint: 'see the unshare message above; `mount-sandbox doctor` explains what this host allows',
+    });
+  }
+
+  /** Ends the sandbox and everything in it: pid 1 dies with the trampoline, and the pid namespace with pid 1. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      try {
+        this.child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export { SETUP_FAILED_EXIT };

@@ -1,0 +1,53 @@
+// What the launcher and the sandbox init say to each other. The init's
+// config travels in one environment variable; its report comes back as one
+// JSON line on a status pipe, which the command inside never inherits.
+import type { IsolationMode, SandboxSpec } from './spec';
+
+export const INIT_CONFIG_VAR = 'MOUNT_SANDBOX_INIT';
+/** Set for the command inside: the spec in effect (without env), as JSON. */
+export const SANDBOX_MARKER_VAR = 'MOUNT_SANDBOX';
+export const STATUS_FD = 3;
+export const IPC_FD = 4;
+/** The init's exit status when the sandbox could not be built (as env(1) and docker use 125). */
+export const SETUP_FAILED_EXIT = 125;
+
+export interface Tools {
+  unshare: string;
+  setpriv: string;
+  sh: string;
+  env: string;
+}
+
+export interface InitConfig {
+  spec: SandboxSpec;
+  mode: IsolationMode;
+  command: string[];
+  tools: Tools;
+  /** The caller's uid outside, to know whether the command would be uid 0 inside. */
+  hostUid: number;
+  /** When set, fd IPC_FD is handed to the command as its Node IPC channel. */
+  ipcSerialization?: 'json' | 'advanced';
+}
+
+export interface SetupTimings {
+  /** Milliseconds since the epoch when the init's Node process started. */
+  initStartedAt: number;
+  /** Time spent building the root (namespaces already exist). */
+  mountMs: number;
+  /** Milliseconds since the epoch just before exec of the command. */
+  execAt: number;
+}
+
+export type StatusMessage =
+  | { type: 'ready'; timings: SetupTimings }
+  | { type: 'error'; kind: string; message: string; hint?: string };
+
+export interface SandboxMarker {
+  mode: IsolationMode;
+  uid: SandboxSpec['uid'];
+  network: SandboxSpec['network'];
+  hostname?: string;
+  rootSize: number;
+  mounts: SandboxSpec['mounts'];
+  cwd: string;
+}

@@ -1,0 +1,223 @@
+// The interpreter: runs a spec's mount operations inside the freshly born
+// namespaces, in bubblewrap's order. Synchronous throughout: nothing here may
+// touch the libuv threadpool.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SandboxError } from '../errors';
+import * as sys from '../native/syscalls';
+import {
+  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE,
+} from './mount-flags';
+import { mountsAtOrBelow, parseMountInfo } from './mountinfo';
+import { describeOp, type BindOp, type MountOp, type SandboxSpec } from './spec';
+
+/** A host directory that our private mount namespace may cover: the host never sees it. */
+const BASE = '/tmp';
+const NEW_ROOT = '/newroot';
+const OLD_ROOT = '/oldroot';
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+const DEV_LINKS: ReadonlyArray<[string, string]> = [
+  ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'],
+];
+/** Kernel knobs under a fresh /proc that must stay read-only (bubblewrap's cover_proc_dirs). */
+const PROC_READONLY = ['sys', 'sysrq-trigger', 'irq', 'bus'];
+
+function inNewRoot(p: string): string {
+  return path.join(NEW_ROOT, p);
+}
+
+function fail(op: MountOp, what: string, cause: unknown): never {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  throw new SandboxError('setup', `${describeOp(op)}${op.origin ? ` (${op.origin})` : ''}: ${what}: ${reason}`, { cause });
+}
+
+function ensureDir(p: string, mode = 0o755): void {
+  fs.mkdirSync(p, { recursive: true, mode });
+}
+
+/** Creates the mount point; it must match the source's type, and never be a symlink. */
+function ensureMountPoint(op: MountOp, dest: string, directory: boolean): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(dest);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isSymbolicLink()) fail(op, 'cannot mount', new Error(`the destination is a symlink (to ${fs.readlinkSync(dest)}) inside the sandbox; mount at its target instead`));
+  if (stat) {
+    if (stat.isDirectory() !== directory) fail(op, 'cannot mount', new Error(`the destination exists as a ${stat.isDirectory() ? 'directory' : 'file'} but the source is a ${directory ? 'directory' : 'file'}`));
+    return;
+  }
+  try {
+    ensureDir(directory ? dest : path.dirname(dest));
+    if (!directory) fs.closeSync(fs.openSync(dest, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o444));
+  } catch (error) {
+    fail(op, `cannot create the mount point ${dest.slice(NEW_ROOT.length) || '/'}`, error);
+  }
+}
+
+function readMountInfo(): ReturnType<typeof parseMountInfo> {
+  return parseMountInfo(fs.readFileSync(`${OLD_ROOT}/proc/self/mountinfo`, 'utf8'));
+}
+
+/**
+ * Remounts a fresh bind and every submount below it, keeping each mount's own
+ * flags: in a user namespace nosuid/nodev/noexec/ro may be locked, and a
+ * remount that drops one fails with EPERM. Submounts matter: a non-recursive
+ * remount leaves them writable (bubblewrap #11).
+ */
+function remountTree(op: MountOp, dest: string, extraFlags: number): void {
+  for (const entry of mountsAtOrBelow(readMountInfo(), dest)) {
+    try {
+      sys.mount(null, entry.mountPoint, null, MS_BIND | MS_REMOUNT | entry.flags | extraFlags);
+    } catch (error) {
+      // A submount we cannot even look at (EACCES) is nothing the command can reach either.
+      if (entry.mountPoint !== dest && sys.isSyscallError(error) && error.code === 'EACCES') continue;
+      fail(op, `cannot remount ${entry.mountPoint.slice(NEW_ROOT.length)}`, error);
+    }
+  }
+}
+
+function applyBind(op: BindOp): void {
+  const source = path.join(OLD_ROOT, op.source);
+  const dest = inNewRoot(op.dest);
+  let directory: boolean;
+  try {
+    directory = fs.statSync(source).isDirectory();
+  } catch (error) {
+    if (op.optional) return;
+    fail(op, 'the source vanished after validation', error);
+  }
+  ensureMountPoint(op, dest, directory);
+  try {
+    sys.mount(source, dest, null, MS_BIND | MS_REC);
+    if (op.propagation === 'slave') sys.mount(null, dest, null, MS_SLAVE | MS_REC);
+  } catch (error) {
+    fail(op, 'bind mount failed', error);
+  }
+  remountTree(op, dest, MS_NOSUID | MS_NODEV | (op.type === 'ro-bind' ? MS_RDONLY : 0));
+}
+
+function mountTmpfs(op: MountOp, dest: string, mode: number, size: number | undefined, flags = MS_NOSUID | MS_NODEV): void {
+  ensureMountPoint(op, dest, true);
+  const data = `mode=${mode.toString(8)}${size !== undefined ? `,size=${size}` : ''}`;
+  try {
+    sys.mount('tmpfs', dest, 'tmpfs', flags, data);
+  } catch (error) {
+    fail(op, 'tmpfs mount failed', error);
+  }
+}
+
+function applyDev(op: MountOp): void {
+  const dest = inNewRoot(op.dest);
+  mountTmpfs(op, dest, 0o755, 1024 * 1024, MS_NOSUID | MS_NOEXEC);
+  for (const name of DEVICES) {
+    const node = path.join(dest, name);
+    fs.closeSync(fs.openSync(node, 'w', 0o666));
+    try {
+      sys.mount(path.join(OLD_ROOT, 'dev', name), node, null, MS_BIND);
+    } catch (error) {
+      fail(op, `cannot bind /dev/${name}`, error);
+    }
+    // Device binds keep nodev off, or the nodes could not be opened.
+    remountTree(op, node, MS_NOSUID);
+  }
+  for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(dest, name));
+}
+
+function applyProc(op: MountOp): void {
+  const dest = inNewRoot(op.dest);
+  ensureMountPoint(op, dest, true);
+  try {
+    sys.mount('proc', dest, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  } catch (error) {
+    fail(op, 'proc mount failed (a masked /proc, as in some containers, refuses it)', error);
+  }
+  for (const name of PROC_READONLY) {
+    const p = path.join(dest, name);
+    if (!fs.existsSync(p)) continue;
+    try {
+      sys.mount(p, p, null, MS_BIND | MS_REC);
+    } catch (error) {
+      fail(op, `cannot cover /proc/${name}`, error);
+    }
+    remountTree(op, p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
+}
+
+function applySymlink(op: Extract<MountOp, { type: 'symlink' }>): void {
+  const dest = inNewRoot(op.dest);
+  ensureDir(path.dirname(dest));
+  try {
+    fs.symlinkSync(op.target, dest);
+  } catch (error) {
+    // Idempotent like bubblewrap: an identical link is fine, anything else is a conflict.
+    const existing = fs.lstatSync(dest, { throwIfNoEntry: false });
+    if (existing?.isSymbolicLink() && fs.readlinkSync(dest) === op.target) return;
+    fail(op, 'cannot create the symlink', error);
+  }
+}
+
+function applyOp(op: MountOp): void {
+  switch (op.type) {
+    case 'bind':
+    case 'ro-bind':
+      return applyBind(op);
+    case 'tmpfs':
+      return mountTmpfs(op, inNewRoot(op.dest), op.mode ?? 0o755, op.size);
+    case 'dir': {
+      const dest = inNewRoot(op.dest);
+      ensureDir(dest);
+      if (op.mode !== undefined) fs.chmodSync(dest, op.mode);
+      return;
+    }
+    case 'symlink':
+      return applySymlink(op);
+    case 'dev':
+      return applyDev(op);
+    case 'proc':
+      return applyProc(op);
+  }
+}
+
+function mountNamespaceOfEveryThread(procRoot: string): Set<string> {
+  const tasks = fs.readdirSync(`${procRoot}/self/task`);
+  return new Set(tasks.map((tid) => fs.readlinkSync(`${procRoot}/self/task/${tid}/ns/mnt`)));
+}
+
+/**
+ * Builds the new root and makes it `/`. On return the host's root is
+ * detached and unreachable, and the cwd is `/`.
+ */
+export function buildRoot(spec: SandboxSpec): void {
+  const previousUmask = process.umask(0);
+  try {
+    // Nothing we mount may propagate back to the host.
+    sys.mount(null, '/', null, MS_SLAVE | MS_REC);
+    sys.mount('tmpfs', BASE, 'tmpfs', MS_NOSUID | MS_NODEV, `mode=755,size=${spec.rootSize}`);
+    process.chdir(BASE);
+    fs.mkdirSync(`.${NEW_ROOT}`, 0o755);
+    fs.mkdirSync(`.${OLD_ROOT}`, 0o755);
+    sys.mount(`.${NEW_ROOT}`, `.${NEW_ROOT}`, null, MS_BIND | MS_REC);
+    sys.pivotRoot(BASE, `.${OLD_ROOT}`);
+    process.chdir('/');
+
+    for (const op of spec.mounts) applyOp(op);
+
+    // The kernel applies mounts per namespace, but threads that entered another
+    // one (fact 1 in DEVELOPERS.md) would see the host: refuse to go on.
+    const namespaces = mountNamespaceOfEveryThread(`${OLD_ROOT}/proc`);
+    if (namespaces.size !== 1) {
+      throw new SandboxError('internal', `threads of the sandbox init are in ${namespaces.size} mount namespaces (${[...namespaces].join(', ')})`);
+    }
+
+    sys.mount(OLD_ROOT, OLD_ROOT, null, MS_REC | MS_PRIVATE);
+    sys.umount2(OLD_ROOT, MNT_DETACH);
+    process.chdir(NEW_ROOT);
+    sys.pivotRoot('.', '.');
+    sys.umount2('.', MNT_DETACH);
+    process.chdir('/');
+  } finally {
+    process.umask(previousUmask);
+  }
+}

@@ -1,0 +1,40 @@
+// Finds the util-linux and shell binaries the launch chain execs. They run
+// both outside and inside the sandbox, so they must be absolute paths that
+// the sandbox's mounts make visible.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SandboxError } from '../errors';
+import type { Tools } from './protocol';
+
+function which(name: string, searchPath: string): string | undefined {
+  for (const dir of searchPath.split(':')) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+let cached: Tools | undefined;
+
+export function findTools(searchPath = process.env.PATH ?? ''): Tools {
+  if (cached) return cached;
+  const fullPath = `${searchPath}:/usr/bin:/bin:/usr/sbin:/sbin`;
+  const found: Partial<Tools> = {};
+  for (const name of ['unshare', 'setpriv', 'sh', 'env'] as const) {
+    const at = which(name, fullPath);
+    if (at === undefined) {
+      throw new SandboxError('host', `cannot find \`${name}\` on PATH`, {
+        hint: name === 'sh' ? 'install a POSIX shell at /bin/sh' : name === 'env' ? 'install coreutils' : 'install util-linux >= 2.38 (Debian/Ubuntu: apt-get install util-linux)',
+      });
+    }
+    found[name] = at;
+  }
+  cached = found as Tools;
+  return cached;
+}

@@ -1,0 +1,85 @@
+// Pure checks on a spec, run before anything is launched. Each error names
+// the field (or the CLI option the field came from) and the offending value.
+import path from 'node:path';
+import { configError } from '../errors';
+import type { MountOp, SandboxSpec } from './spec';
+
+/** Trees the kernel owns: a mount there could expose or reconfigure the host. */
+const KERNEL_TREES = ['/proc', '/sys', '/dev'];
+
+function isUnder(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
+}
+
+function fieldOf(op: MountOp, index: number, key: string): string {
+  return op.origin ?? `mounts[${index}].${key}`;
+}
+
+export function checkAbsolutePath(value: unknown, field: string, what = 'path'): string {
+  if (typeof value !== 'string' || value === '') throw configError(field, `expected an absolute ${what}, got ${JSON.stringify(value)}`);
+  if (!path.isAbsolute(value)) throw configError(field, `expected an absolute ${what}, got relative ${JSON.stringify(value)}`);
+  if (value.split('/').includes('..')) throw configError(field, `${JSON.stringify(value)} contains "..": give the path without it`);
+  return path.normalize(value).replace(/(.)\/$/, '$1');
+}
+
+function checkDest(op: MountOp, index: number): void {
+  const field = fieldOf(op, index, 'dest');
+  const dest = checkAbsolutePath(op.dest, field, 'destination');
+  if (dest === '/') throw configError(field, 'the destination cannot be / (the root is always a fresh tmpfs; use rootSize to size it)');
+  const ownTree = op.type === 'proc' ? '/proc' : op.type === 'dev' ? '/dev' : undefined;
+  for (const tree of KERNEL_TREES) {
+    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && op.type === 'tmpfs' && dest === '/dev/shm')) {
+      throw configError(field, `destination ${dest} is under ${tree}, which the sandbox manages itself`, `pick a destination outside ${KERNEL_TREES.join(', ')}`);
+    }
+  }
+}
+
+function checkOp(op: MountOp, index: number): void {
+  checkDest(op, index);
+  switch (op.type) {
+    case 'bind':
+    case 'ro-bind':
+      checkAbsolutePath(op.source, fieldOf(op, index, 'source'), 'source');
+      return;
+    case 'tmpfs':
+      if (op.size !== undefined && !(Number.isSafeInteger(op.size) && op.size > 0)) {
+        throw configError(fieldOf(op, index, 'size'), `expected a positive size in bytes, got ${JSON.stringify(op.size)}`);
+      }
+      checkMode(op.mode, fieldOf(op, index, 'mode'));
+      return;
+    case 'dir':
+      checkMode(op.mode, fieldOf(op, index, 'mode'));
+      return;
+    case 'symlink':
+      if (typeof op.target !== 'string' || op.target === '') throw configError(fieldOf(op, index, 'target'), 'expected a non-empty symlink target');
+      return;
+    case 'dev':
+    case 'proc':
+      return;
+    default: {
+      const unknown: { type?: unknown } = op;
+      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, tmpfs, dev, proc, dir, symlink`);
+    }
+  }
+}
+
+function checkMode(mode: number | undefined, field: string): void {
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
+    throw configError(field, `expected a file mode between 0 and 07777, got ${JSON.stringify(mode)}`);
+  }
+}
+
+export function validateSpec(spec: SandboxSpec): void {
+  if (!(Number.isSafeInteger(spec.rootSize) && spec.rootSize > 0)) throw configError('rootSize', `expected a positive size in bytes, got ${JSON.stringify(spec.rootSize)}`);
+  if (spec.uid !== 'same' && spec.uid !== 'root') throw configError('uid', `expected "same" or "root", got ${JSON.stringify(spec.uid)}`);
+  if (spec.network !== 'host' && spec.network !== 'none') throw configError('network', `expected "host" or "none", got ${JSON.stringify(spec.network)}`);
+  if (spec.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(spec.hostname)) {
+    throw configError('hostname', `expected a hostname of letters, digits, dots and dashes (at most 63), got ${JSON.stringify(spec.hostname)}`);
+  }
+  spec.mounts.forEach(checkOp);
+  checkAbsolutePath(spec.cwd, 'cwd', 'directory');
+  for (const [key, value] of Object.entries(spec.env)) {
+    if (key === '' || key.includes('=') || key.includes('\0')) throw configError('env', `invalid variable name ${JSON.stringify(key)}`);
+    if (typeof value !== 'string' || value.includes('\0')) throw configError(`env.${key}`, 'expected a string without NUL bytes');
+  }
+}
