@@ -37,11 +37,11 @@ export function configError(field: string, message: string, hint?: string): Sand
   return new SandboxError('config', `${field}: ${message}`, hint === undefined ? { field } : { field, hint });
 }
 
-/** One line for the user: `mount-sandbox: <message> (<hint>)`. */
+/** One line for the user: `mount-sandbox: <message> (<what to do>)`. */
 export function formatError(error: unknown): string {
   if (isSandboxError(error)) {
     const suffix = error.kind === 'internal' ? ' This is a bug in jest-environment-mount-sandbox.' : '';
-    return `mount-sandbox: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}${suffix}`;
+    return `mount-sandbox: ${error.message}${error.hint ? ` (${error.hint})` : ''}${suffix}`;
   }
   return `mount-sandbox: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -21,7 +21,7 @@ export interface RunOptions {
 }
 
 /** A HOME that does not exist on the host, so nothing can pass for the sandbox's fresh one. */
-export const TEST_HOME = '/home/mount-sandbox-test-home';
+export const TEST_HOME = '/nonexistent/mount-sandbox-test-home';
 
 export function asUser(user: User, argv: string[]): string[] {
   if (user === 'root' || process.getuid?.() !== 0) return argv;

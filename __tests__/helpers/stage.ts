@@ -27,9 +27,9 @@ export function stagePackage(): Stage {
   const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', root], { cwd: REPO, encoding: 'utf8' }).trim().split('\n').pop() as string;
   // Hard links are instant and need no access to the clone's folders; a copy is the fallback across filesystems.
   try {
-    execFileSync('cp', ['-al', path.join(REPO, 'node_modules', '.'), modules]);
+    execFileSync('cp', ['-al', `${REPO}/node_modules/.`, modules]);
   } catch {
-    execFileSync('cp', ['-a', path.join(REPO, 'node_modules', '.'), modules]);
+    execFileSync('cp', ['-a', `${REPO}/node_modules/.`, modules]);
   }
   const packageDir = path.join(modules, 'jest-environment-mount-sandbox');
   fs.mkdirSync(packageDir, { mode: 0o755 });
