@@ -1,0 +1,29 @@
+// The test environment for sandboxed files: Node's, plus a refusal to run
+// anywhere but inside a sandbox started by our runner. Its constructor runs
+// before Jest loads any setupFiles, so a misconfigured project fails before
+// a single line of test code could touch the host.
+import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
+import NodeEnvironment from 'jest-environment-node';
+import { SandboxError } from '../errors';
+import { SANDBOX_MARKER_VAR } from '../sandbox/protocol';
+import { CHILD_MARKER } from './protocol';
+
+export const OPTIONS_KEY = 'sandbox';
+
+function assertInsideSandbox(testPath: string): void {
+  const inChild = (globalThis as Record<symbol, unknown>)[CHILD_MARKER] === true;
+  if (inChild && process.env[SANDBOX_MARKER_VAR] !== undefined) return;
+  throw new SandboxError('config',
+    `${testPath} uses testEnvironment "mount-sandbox", but Jest's default runner started it outside a sandbox, so it was stopped before any setupFiles or test code ran. ` +
+    "Add `runner: 'jest-environment-mount-sandbox/runner'` to your Jest config, or replace testEnvironment and runner with `preset: 'jest-environment-mount-sandbox'`.");
+}
+
+export default class MountSandboxEnvironment extends NodeEnvironment {
+  constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
+    assertInsideSandbox(context.testPath);
+    // NodeEnvironment copies every testEnvironmentOptions key onto the test's
+    // global object; our options are for the runner, not for the tests.
+    const { [OPTIONS_KEY]: _sandboxOptions, ...testEnvironmentOptions } = config.projectConfig.testEnvironmentOptions;
+    super({ ...config, projectConfig: { ...config.projectConfig, testEnvironmentOptions } }, context);
+  }
+}

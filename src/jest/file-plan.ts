@@ -1,0 +1,101 @@
+// Decides, in Jest's process and before anything is launched, whether a test
+// file is sandboxed and what its sandbox looks like.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Test } from '@jest/test-result';
+import type { Config } from '@jest/types';
+import { planSandbox } from '../sandbox/plan';
+import type { Tools } from '../sandbox/protocol';
+import type { MountOp, SandboxSpec } from '../sandbox/spec';
+import { jestModules, packageRoot } from './jest-modules';
+
+type Docblock = { extract(contents: string): string; parse(docblock: string): Record<string, string | string[]> };
+type ResolveModule = { resolveTestEnvironment(options: { rootDir: string; testEnvironment: string; requireResolveFunction: (id: string) => string }): string };
+type SnapshotModule = { buildSnapshotResolver(config: Config.ProjectConfig): Promise<{ resolveSnapshotPath(testPath: string): string }> };
+
+/** Every file through which Jest can load this package's environment. */
+const OUR_ENVIRONMENTS = new Set(['../index.js', './environment.js'].map((p) => path.resolve(__dirname, p)).filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)));
+
+export function pragmasOf(testPath: string): Record<string, string | string[]> {
+  const docblock = require(jestModules().jestDocblock) as Docblock;
+  return docblock.parse(docblock.extract(fs.readFileSync(testPath, 'utf8')));
+}
+
+export function environmentOf(test: Test, pragmas: Record<string, string | string[]>): string {
+  const pragma = pragmas['jest-environment'];
+  const config = test.context.config;
+  if (typeof pragma !== 'string') return config.testEnvironment;
+  const { resolveTestEnvironment } = require(jestModules().jestResolve) as ResolveModule;
+  return resolveTestEnvironment({ rootDir: config.rootDir, testEnvironment: pragma, requireResolveFunction: require.resolve });
+}
+
+export function isSandboxed(test: Test): boolean {
+  try {
+    const environment = environmentOf(test, pragmasOf(test.path));
+    return OUR_ENVIRONMENTS.has(fs.realpathSync(environment));
+  } catch {
+    // Let Jest's own runner report an unresolvable environment in its own words.
+    return false;
+  }
+}
+
+const snapshotResolvers = new Map<string, Promise<{ resolveSnapshotPath(testPath: string): string }>>();
+
+async function snapshotPathOf(config: Config.ProjectConfig, testPath: string): Promise<string> {
+  let resolver = snapshotResolvers.get(config.id);
+  if (!resolver) {
+    resolver = (require(jestModules().jestSnapshot) as SnapshotModule).buildSnapshotResolver(config);
+    snapshotResolvers.set(config.id, resolver);
+  }
+  return (await resolver).resolveSnapshotPath(testPath);
+}
+
+/** Absolute module paths in the config that the child will load. */
+function configModules(config: Config.ProjectConfig): string[] {
+  const paths = [
+    config.testEnvironment,
+    config.testRunner,
+    ...config.setupFiles,
+    ...config.setupFilesAfterEnv,
+    ...config.snapshotSerializers,
+    ...config.roots,
+    ...config.transform.map(([, transformer]) => transformer),
+    ...(config.snapshotResolver ? [config.snapshotResolver] : []),
+    ...(config.resolver ? [config.resolver] : []),
+  ];
+  return paths.filter((p) => path.isAbsolute(p));
+}
+
+export interface FilePlan {
+  spec: SandboxSpec;
+  /** Host directories this plan created, deepest first, for removal if they stay empty. */
+  createdDirs: string[];
+}
+
+export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools): Promise<FilePlan> {
+  const { config } = test.context;
+  const writable: MountOp[] = [];
+  const createdDirs: string[] = [];
+  const ensureDir = (dir: string): void => {
+    if (fs.existsSync(dir)) return;
+    const first = fs.mkdirSync(dir, { recursive: true });
+    if (first === undefined) return;
+    for (let at = dir; at.startsWith(first); at = path.dirname(at)) createdDirs.push(at);
+  };
+  // ts-jest, babel-jest and the v8 coverage source maps all live here, shared across files and runs.
+  ensureDir(config.cacheDirectory);
+  writable.push({ type: 'bind', source: config.cacheDirectory, dest: fs.realpathSync(config.cacheDirectory), origin: 'Jest cacheDirectory' });
+  if (globalConfig.updateSnapshot !== 'none') {
+    const snapshotDir = path.dirname(await snapshotPathOf(config, test.path));
+    ensureDir(snapshotDir);
+    writable.push({ type: 'bind', source: snapshotDir, dest: fs.realpathSync(snapshotDir), origin: 'snapshots of this test file' });
+  }
+  const jest = jestModules();
+  const mustSee = [
+    test.path,
+    ...configModules(config),
+    ...[jest.jestRunner, jest.jestRuntime, jest.jestHasteMap, jest.jestResolve].map(packageRoot),
+  ];
+  const spec = planSandbox({ projectDir: config.rootDir, mounts: writable, mustSee }, tools);
+  return { spec, createdDirs };
+}

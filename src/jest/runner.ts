@@ -1,0 +1,147 @@
+// The Jest runner (Jest's process). Files whose environment is mount-sandbox
+// each run in a freshly launched sandbox; every other file goes to Jest's
+// own runner, untouched. Emits the same events as jest-runner, so reporters
+// cannot tell the difference.
+import type { SerializableError, Test, TestEvents } from '@jest/test-result';
+import type { Config } from '@jest/types';
+import type TestRunnerClass from 'jest-runner';
+import type { TestRunnerContext, TestRunnerOptions, TestWatcher, UnsubscribeFn } from 'jest-runner';
+import fs from 'node:fs';
+import { formatError } from '../errors';
+import { detectHostSupport, type HostSupport } from '../sandbox/host-support';
+import type { SandboxProcess } from '../sandbox/launcher';
+import { findTools } from '../sandbox/tools';
+import { isSandboxed } from './file-plan';
+import { jestModules } from './jest-modules';
+import { toSerializableError, type RunRequest } from './protocol';
+import { FileFailure, runSandboxedFile, type FileRunContext } from './sandboxed-file';
+
+type EventName = keyof TestEvents;
+type Listener<Name extends EventName> = (data: TestEvents[Name]) => void | Promise<void>;
+const EVENTS: EventName[] = ['test-file-start', 'test-file-success', 'test-file-failure', 'test-case-start', 'test-case-result'];
+
+/** Jest awaits its listeners (emittery); so do we, to keep reporters in order. */
+class Events {
+  readonly #listeners = new Map<EventName, Set<Listener<EventName>>>();
+
+  on<Name extends EventName>(name: Name, listener: Listener<Name>): UnsubscribeFn {
+    const set = this.#listeners.get(name) ?? new Set();
+    this.#listeners.set(name, set);
+    set.add(listener as Listener<EventName>);
+    return () => set.delete(listener as Listener<EventName>);
+  }
+
+  async emit<Name extends EventName>(name: Name, data: TestEvents[Name]): Promise<void> {
+    for (const listener of [...(this.#listeners.get(name) ?? [])]) await listener(data);
+  }
+}
+
+function failureOf(error: unknown): SerializableError {
+  if (error instanceof FileFailure) return error.serializable;
+  return toSerializableError(new Error(formatError(error)));
+}
+
+export default class MountSandboxRunner {
+  readonly supportsEventEmitters = true as const;
+  readonly isSerial = false;
+  readonly #globalConfig: Config.GlobalConfig;
+  readonly #context: TestRunnerContext;
+  readonly #events = new Events();
+  readonly #running = new Set<SandboxProcess>();
+
+  constructor(globalConfig: Config.GlobalConfig, context: TestRunnerContext = {}) {
+    this.#globalConfig = globalConfig;
+    this.#context = context;
+  }
+
+  on<Name extends EventName>(name: Name, listener: Listener<Name>): UnsubscribeFn {
+    return this.#events.on(name, listener);
+  }
+
+  async runTests(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
+    const sandboxed = tests.filter(isSandboxed);
+    const plain = tests.filter((test) => !sandboxed.includes(test));
+    if (plain.length > 0) await this.#runWithJest(plain, watcher, options);
+    if (sandboxed.length > 0) await this.#runSandboxed(sandboxed, watcher);
+  }
+
+  async #runWithJest(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
+    const { default: TestRunner } = require(jestModules().jestRunner) as { default: typeof TestRunnerClass };
+    const runner = new TestRunner(this.#globalConfig, this.#context);
+    for (const name of EVENTS) runner.on(name, (data) => this.#events.emit(name, data));
+    await runner.runTests(tests, watcher, options);
+  }
+
+  async #runSandboxed(tests: Test[], watcher: TestWatcher): Promise<void> {
+    let support: HostSupport;
+    let tools: ReturnType<typeof findTools>;
+    try {
+      tools = findTools();
+      support = detectHostSupport(tools);
+    } catch (error) {
+      // The host cannot sandbox at all: every file fails with the reason, none runs unsandboxed.
+      for (const test of tests) {
+        await this.#events.emit('test-file-start', [test]);
+        await this.#events.emit('test-file-failure', [test, failureOf(error)]);
+      }
+      return;
+    }
+    if (support.note) process.stderr.write(`mount-sandbox: ${support.note}\n`);
+
+    const stopOnInterrupt = watcher.on('change', (state: { interrupted?: boolean }) => {
+      if (state.interrupted) for (const sandbox of this.#running) sandbox.kill();
+    });
+    const moduleMaps = new Map<string, RunRequest['moduleMap']>();
+    const createdDirs = new Set<string>();
+    // Each file has its own process anyway, so Jest's "run in band because the tests are fast" adds nothing;
+    // an explicit --runInBand (or --detectOpenHandles) still means one sandbox at a time.
+    const concurrency = this.#globalConfig.runInBand || this.#globalConfig.detectOpenHandles ? 1 : Math.max(1, this.#globalConfig.maxWorkers);
+    const queue = [...tests];
+    const worker = async (workerId: number): Promise<void> => {
+      for (let test = queue.shift(); test !== undefined; test = queue.shift()) {
+        if (watcher.isInterrupted()) return;
+        const { config, moduleMap } = test.context;
+        let serializable = moduleMaps.get(config.id);
+        if (!serializable) {
+          serializable = moduleMap.toJSON();
+          moduleMaps.set(config.id, serializable);
+        }
+        const ctx: FileRunContext = {
+          globalConfig: this.#globalConfig,
+          runnerContext: this.#context,
+          tools,
+          mode: support.mode,
+          workerId,
+          moduleMap: serializable,
+          createdDirs,
+          emit: (name, args) => this.#events.emit(name, args),
+          track: (sandbox) => {
+            this.#running.add(sandbox);
+            return () => this.#running.delete(sandbox);
+          },
+        };
+        await this.#events.emit('test-file-start', [test]);
+        try {
+          const result = await runSandboxedFile(test, ctx);
+          await this.#events.emit('test-file-success', [test, result]);
+        } catch (error) {
+          if (watcher.isInterrupted()) return;
+          await this.#events.emit('test-file-failure', [test, failureOf(error)]);
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, tests.length) }, (_, i) => worker(i + 1)));
+    } finally {
+      stopOnInterrupt();
+      for (const sandbox of this.#running) sandbox.kill();
+      for (const dir of createdDirs) {
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          // Not empty: Jest wrote snapshots there, which is what the folder was for.
+        }
+      }
+    }
+  }
+}

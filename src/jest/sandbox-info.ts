@@ -1,0 +1,47 @@
+// What a test can ask about the sandbox it runs in. Read from the marker the
+// sandbox init sets, so it also works in child processes the test starts.
+import { SANDBOX_MARKER_VAR, type SandboxMarker } from '../sandbox/protocol';
+import type { IsolationMode, MountOp, NetworkMode, UidMode } from '../sandbox/spec';
+
+export interface SandboxInfo {
+  /** False outside a sandbox; every other field is then empty. */
+  readonly active: boolean;
+  readonly mode: IsolationMode | undefined;
+  readonly uid: UidMode | undefined;
+  readonly network: NetworkMode | undefined;
+  readonly hostname: string | undefined;
+  /** The mount operations in effect, in the order they were applied. */
+  readonly mounts: readonly MountOp[];
+  /** Mount points a test may write to: `/` (a tmpfs) and every tmpfs and writable bind. */
+  readonly writablePaths: readonly string[];
+  /** Writable binds: the only places where writes reach the host. */
+  readonly hostWritablePaths: readonly string[];
+}
+
+function read(): SandboxMarker | undefined {
+  const raw = process.env[SANDBOX_MARKER_VAR];
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as SandboxMarker;
+  } catch {
+    return undefined;
+  }
+}
+
+export function describeSandbox(marker: SandboxMarker | undefined = read()): SandboxInfo {
+  const mounts = marker?.mounts ?? [];
+  const hostWritablePaths = mounts.filter((op) => op.type === 'bind').map((op) => op.dest);
+  const writablePaths = marker ? ['/', ...mounts.filter((op) => op.type === 'tmpfs').map((op) => op.dest), ...hostWritablePaths] : [];
+  return {
+    active: marker !== undefined,
+    mode: marker?.mode,
+    uid: marker?.uid,
+    network: marker?.network,
+    hostname: marker?.hostname,
+    mounts,
+    writablePaths,
+    hostWritablePaths,
+  };
+}
+
+export const sandbox: SandboxInfo = describeSandbox();
