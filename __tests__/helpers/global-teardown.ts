@@ -24,7 +24,7 @@ export default async function globalTeardown(): Promise<void> {
   const newMounts = after.mounts.filter((m) => !before.mounts.includes(m));
   if (newMounts.length > 0) problems.push(`new mounts on the host: ${newMounts.join(', ')}`);
   if (survivors.length > 0) problems.push(`sandbox processes survived: ${survivors.join(' | ')}`);
-  const newTmp = after.tmpEntries.filter((e) => !before.tmpEntries.includes(e) && !/^(jest_|v8-compile-cache|tmp-)/.test(e));
+  const newTmp = after.tmpEntries.filter((e) => !before.tmpEntries.includes(e) && !/^(jest_|v8-compile-cache|tmp-|mount-sandbox-stage-)/.test(e));
   if (newTmp.length > 0) problems.push(`new entries in /tmp: ${newTmp.join(', ')}`);
   if (problems.length > 0) throw new Error(`leak check failed:\n  ${problems.join('\n  ')}`);
 }
