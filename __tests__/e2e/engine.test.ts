@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sandboxProcesses } from '../helpers/host-state';
+import { sandboxProcessesIn } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { run, sandboxRun, TEST_HOME, USERS, asUser, type User } from '../helpers/run';
 
@@ -109,7 +109,7 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     process.kill(launcherPid, 'SIGKILL');
     await finished;
     expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 3000)).toBe(true);
-    expect(sandboxProcesses()).toEqual([]);
+    expect(await waitFor(() => sandboxProcessesIn(stage.project).length === 0, 3000)).toBe(true);
   });
 
   test('async fs in Node reaches the sandbox, and every thread shares one mount namespace', async () => {
@@ -167,6 +167,20 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     expect(fs.readFileSync(path.join(host, 'out.txt'), 'utf8')).toBe('out\n');
   });
 
+  test('a read-only bind stays read-only however its destination is spelled', async () => {
+    const host = fs.mkdtempSync(path.join(stage.root, 'slash-'));
+    fs.chmodSync(host, 0o777);
+    const result = await sandboxRun(user, ['--ro-bind', `${host}:/data/`, '--ro-bind', `${host}/:/other//`, '--', 'sh', '-c', 'touch /data/f /other/g 2>&1 | grep -c Read-only']);
+    expect(result.stdout).toBe('2\n');
+    expect(fs.readdirSync(host)).toEqual([]);
+  });
+
+  test('TMPDIR pointing below the host /tmp is dropped, so mktemp works', async () => {
+    const result = await sandboxRun(user, ['--', 'sh', '-c', 'mktemp'], { env: { TMPDIR: '/tmp/does-not-exist-inside' } });
+    expect(result.stdout).toMatch(/^\/tmp\/tmp\./);
+    expect(result.code).toBe(0);
+  });
+
   test('--unshare-net leaves only loopback, and it is up', async () => {
     const script = `
       const net = require('net');
@@ -188,7 +202,7 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     const cases: Array<[string, string[], RegExp]> = [
       ['a missing bind source', ['--ro-bind', '/no/such/source:/x'], /^mount-sandbox: --ro-bind \/no\/such\/source:\/x: bind source \/no\/such\/source does not exist/],
       ['a relative target', ['--bind', '/tmp:relative/dir'], /^mount-sandbox: --bind \/tmp:relative\/dir: the destination must be absolute/],
-      ['an empty target', ['--tmpfs', ''], /^mount-sandbox: --tmpfs : expected an absolute DST/],
+      ['an empty target', ['--tmpfs', ''], /^mount-sandbox: --tmpfs: expects a value/],
       ['a target under /proc', ['--ro-bind', '/usr:/proc/evil'], /^mount-sandbox: --ro-bind \/usr:\/proc\/evil: destination \/proc\/evil is under \/proc/],
       ['an unknown option', ['--frobnicate'], /^mount-sandbox: --frobnicate: unknown option/],
       ['a malformed size', ['--tmpfs', '/data:12x'], /^mount-sandbox: --tmpfs \/data:12x: malformed size "12x"/],

@@ -20,3 +20,19 @@ export function sandboxProcesses(): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => /sandbox\/init\.js|--kill-child/.test(line) && !line.includes('ps -eo'));
 }
+
+/**
+ * Sandbox trampolines started from `dir` (the launcher's cwd, which the
+ * host-side unshare keeps): lets a test check its own sandboxes while other
+ * test files run theirs in parallel.
+ */
+export function sandboxProcessesIn(dir: string): string[] {
+  return sandboxProcesses().filter((line) => {
+    const pid = line.trim().split(' ')[0];
+    try {
+      return fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  });
+}

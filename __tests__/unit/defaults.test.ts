@@ -298,7 +298,8 @@ describe('defaultSpec', () => {
       ['a TMPDIR that only starts like /tmp is dropped', '/tmpfiles', undefined],
       ['an empty TMPDIR is dropped', '', undefined],
       ['TMPDIR=/tmp is kept', '/tmp', '/tmp'],
-      ['TMPDIR=/tmp/ is kept', '/tmp/', '/tmp/'],
+      ['a TMPDIR below /tmp is dropped: the fresh /tmp does not have it', '/tmp/sub', undefined],
+      ['TMPDIR=/var/tmp is kept', '/var/tmp', '/var/tmp'],
       ['no TMPDIR stays unset', undefined, undefined],
     ])('%s', (_name, tmpdir, expected) => {
       const env = { PATH: '/usr/bin', TMPDIR: tmpdir, HOME: '/somewhere/else' };

@@ -64,14 +64,15 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
     if (!arg.startsWith('-')) break;
     const eq = arg.indexOf('=');
     const [name, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (FLAG_OPTIONS.has(name) && inline === undefined) {
+    if (FLAG_OPTIONS.has(name) && inline !== undefined) throw configError(name, 'takes no value');
+    if (FLAG_OPTIONS.has(name)) {
       if (name === '--unshare-net') args.unshareNet = true;
       else args.verbose = true;
       continue;
     }
     if (!VALUE_OPTIONS.has(name)) throw configError(name, 'unknown option (see mount-sandbox --help)');
     const value = inline ?? argv[++i];
-    if (value === undefined) throw configError(name, 'expects a value (see mount-sandbox --help)');
+    if (value === undefined || value === '') throw configError(name, 'expects a value (see mount-sandbox --help)');
     switch (name) {
       case '--ro-bind':
       case '--bind':

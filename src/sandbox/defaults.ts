@@ -40,9 +40,17 @@ export function isCovered(mounts: readonly MountOp[], p: string): boolean {
   return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind') && op.source === op.dest && isUnder(p, op.dest));
 }
 
-function roBind(host: HostView, p: string, origin: string): BindOp {
-  const real = host.realpath(p);
+function roBind(real: string, origin: string): BindOp {
   return { type: 'ro-bind', source: real, dest: real, origin };
+}
+
+/** The realpath, or undefined for a dangling symlink: such a path has nothing to show inside. */
+function realpathOf(host: HostView, p: string): string | undefined {
+  try {
+    return host.realpath(p);
+  } catch {
+    return undefined;
+  }
 }
 
 function systemMounts(host: HostView): MountOp[] {
@@ -74,8 +82,8 @@ function scratchMounts(home: string): MountOp[] {
 function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): MountOp[] {
   const mounts: MountOp[] = [];
   const add = (p: string, origin: string): void => {
-    const real = host.realpath(p);
-    if (!isCovered([...covered, ...mounts], real)) mounts.push({ type: 'ro-bind', source: real, dest: real, origin });
+    const real = realpathOf(host, p);
+    if (real !== undefined && !isCovered([...covered, ...mounts], real)) mounts.push(roBind(real, origin));
   };
   for (let dir = projectDir; ; dir = path.dirname(dir)) {
     const modules = path.join(dir, 'node_modules');
@@ -85,7 +93,8 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
         const scoped = entry.startsWith('@') ? host.list(path.join(modules, entry)).map((name) => path.join(entry, name)) : [entry];
         for (const name of scoped) {
           const p = path.join(modules, name);
-          if (host.kind(p) === 'symlink' && host.kind(host.realpath(p)) === 'dir') add(p, `default linked package ${name}`);
+          const target = host.kind(p) === 'symlink' ? realpathOf(host, p) : undefined;
+          if (target !== undefined && host.kind(target) === 'dir') add(p, `default linked package ${name}`);
         }
       }
     }
@@ -98,10 +107,10 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
 export function visibilityMounts(host: HostView, mounts: readonly MountOp[], paths: readonly string[], origin: string): MountOp[] {
   const added: MountOp[] = [];
   for (const p of paths) {
-    if (host.kind(p) === 'missing') continue;
-    const real = host.realpath(p);
+    const real = realpathOf(host, p);
+    if (real === undefined) continue;
     if (!isCovered([...mounts, ...added], real)) {
-      added.push(roBind(host, host.kind(real) === 'dir' ? real : path.dirname(real), origin));
+      added.push(roBind(host.kind(real) === 'dir' ? real : path.dirname(real), origin));
     }
   }
   return added;
@@ -111,8 +120,8 @@ function sandboxEnv(facts: HostFacts): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(facts.env)) if (value !== undefined) env[key] = value;
   env.HOME = facts.home;
-  // A TMPDIR elsewhere than /tmp names a host directory that is not inside.
-  if (env.TMPDIR !== undefined && !isUnder(env.TMPDIR, '/tmp')) delete env.TMPDIR;
+  // Any TMPDIR but the fresh /tmp or /var/tmp names a host directory that is not inside.
+  if (env.TMPDIR !== undefined && env.TMPDIR !== '/tmp' && env.TMPDIR !== '/var/tmp') delete env.TMPDIR;
   return env;
 }
 

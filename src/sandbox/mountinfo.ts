@@ -47,8 +47,9 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
 }
 
 /** The mount at `path` and every mount below it, outermost first; for a path mounted twice, the topmost. */
-export function mountsAtOrBelow(entries: readonly MountInfoEntry[], path: string): MountInfoEntry[] {
-  const prefix = path.endsWith('/') ? path : `${path}/`;
+export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string): MountInfoEntry[] {
+  const path = at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at;
+  const prefix = path === '/' ? '/' : `${path}/`;
   const byPoint = new Map<string, MountInfoEntry>();
   for (const entry of entries) {
     if (entry.mountPoint === path || entry.mountPoint.startsWith(prefix)) byPoint.set(entry.mountPoint, entry);

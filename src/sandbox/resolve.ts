@@ -1,24 +1,42 @@
 // Host-side pass before launch (bubblewrap's resolve_symlinks_in_ops):
 // every bind source becomes its realpath while the host root is still the
 // root, and a missing source fails here, before anything runs.
+import path from 'node:path';
 import { configError } from '../errors';
 import type { HostView } from './defaults';
 import type { MountOp, SandboxSpec } from './spec';
 import { validateSpec } from './validate';
 
+/** `/a//b/` → `/a/b`: mountinfo lists normalized paths, and the remount pass matches on them. */
+function normalized(p: string): string {
+  const clean = path.normalize(p);
+  return clean.length > 1 && clean.endsWith('/') ? clean.slice(0, -1) : clean;
+}
+
+function realpathOrUndefined(host: HostView, p: string): string | undefined {
+  try {
+    return host.realpath(p);
+  } catch {
+    return undefined;
+  }
+}
+
 export function resolveSpec(spec: SandboxSpec, host: HostView): SandboxSpec {
   validateSpec(spec);
   const mounts: MountOp[] = [];
   spec.mounts.forEach((op, index) => {
+    const dest = normalized(op.dest);
     if (op.type !== 'bind' && op.type !== 'ro-bind') {
-      mounts.push(op);
+      mounts.push({ ...op, dest });
       return;
     }
-    if (host.kind(op.source) === 'missing') {
+    // A dangling symlink is as missing as no file at all.
+    const source = realpathOrUndefined(host, op.source);
+    if (source === undefined) {
       if (op.optional) return;
       throw configError(op.origin ?? `mounts[${index}].source`, `bind source ${op.source} does not exist`, 'create it, fix the path, or mark the bind optional');
     }
-    mounts.push({ ...op, source: host.realpath(op.source) });
+    mounts.push({ ...op, source, dest });
   });
-  return { ...spec, mounts };
+  return { ...spec, mounts, cwd: normalized(spec.cwd) };
 }
