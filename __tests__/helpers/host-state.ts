@@ -30,7 +30,7 @@ export function sandboxProcessesIn(dir: string): string[] {
   return sandboxProcesses().filter((line) => {
     const pid = line.trim().split(' ')[0];
     try {
-      return fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+      return fs.readlinkSync(`/proc/${pid}/cwd`) === dir;
     } catch {
       return false;
     }
