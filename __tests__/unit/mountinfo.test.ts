@@ -115,4 +115,16 @@ describe('mountsAtOrBelow', () => {
       expect(found[i].mountPoint.length).toBeGreaterThanOrEqual(found[i - 1].mountPoint.length);
     }
   });
+
+  test('mounts hidden by a later mount over their parent are left out', () => {
+    const stacked = parseMountInfo([
+      '1 0 0:1 / / rw - tmpfs tmpfs rw',
+      '20 1 254:0 /srv/nm /work/main/node_modules ro,nosuid,nodev - ext4 /dev/vda rw',
+      '30 1 254:0 /srv/main /work/main ro,nosuid,nodev - ext4 /dev/vda rw',
+      '31 30 0:5 / /work/main/cache rw,nosuid,nodev - tmpfs tmpfs rw',
+    ].join('\n'));
+    expect(mountsAtOrBelow(stacked, '/work/main').map((e) => e.mountId)).toEqual([30, 31]);
+    expect(mountsAtOrBelow(stacked, '/work/main/node_modules').map((e) => e.mountId)).toEqual([20]);
+    expect(mountsAtOrBelow(stacked, '/nowhere')).toEqual([]);
+  });
 });

@@ -46,13 +46,29 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
   return entries;
 }
 
-/** The mount at `path` and every mount below it, outermost first; for a path mounted twice, the topmost. */
+/**
+ * The mount at `at` and every mount stacked on it, outermost first. Only the
+ * topmost mount at `at` counts, and only its descendants: mounts that a later
+ * mount hid are unreachable by path, and a remount by path would hit the
+ * wrong one (or fail with EINVAL).
+ */
 export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string): MountInfoEntry[] {
   const path = at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at;
-  const prefix = path === '/' ? '/' : `${path}/`;
-  const byPoint = new Map<string, MountInfoEntry>();
+  const top = entries.filter((entry) => entry.mountPoint === path).pop();
+  if (top === undefined) return [];
+  const children = new Map<number, MountInfoEntry[]>();
   for (const entry of entries) {
-    if (entry.mountPoint === path || entry.mountPoint.startsWith(prefix)) byPoint.set(entry.mountPoint, entry);
+    if (entry.mountId === entry.parentId) continue;
+    const list = children.get(entry.parentId) ?? [];
+    list.push(entry);
+    children.set(entry.parentId, list);
   }
+  // The topmost mount at each point below, as the kernel resolves paths.
+  const byPoint = new Map<string, MountInfoEntry>();
+  const visit = (entry: MountInfoEntry): void => {
+    byPoint.set(entry.mountPoint, entry);
+    for (const child of children.get(entry.mountId) ?? []) visit(child);
+  };
+  visit(top);
   return [...byPoint.values()].sort((a, b) => a.mountPoint.length - b.mountPoint.length);
 }
