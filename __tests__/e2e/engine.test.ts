@@ -72,6 +72,12 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     for (const dir of targets) expect(fs.existsSync(path.join(dir, 'probe'))).toBe(false);
   });
 
+  test('a nested user and mount namespace cannot unlock the read-only mounts', async () => {
+    const inner = 'for d in /usr /etc /proc/sys; do mount -o remount,rw $d 2>/dev/null && echo "BROKEN remount $d"; mount -o remount,bind,rw $d 2>/dev/null && echo "BROKEN bind remount $d"; umount -l $d 2>/dev/null && echo "BROKEN umount $d"; done; touch /usr/x 2>/dev/null && echo "BROKEN write"';
+    const result = await sandboxRun(user, ['--', 'sh', '-c', `unshare -rm sh -c '${inner}' 2>/dev/null; unshare -Urm --propagation private sh -c '${inner}' 2>/dev/null; touch /usr/x 2>&1 | grep -c Read-only`]);
+    expect(result.stdout).toBe('1\n');
+  });
+
   test('/proc shows only the sandbox, host-only paths are absent, no descriptor reaches the host', async () => {
     const script = [
       'ls /proc | grep -c "^[0-9]"',

@@ -129,27 +129,28 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     }
   });
 
-  test('TypeScript through ts-jest: type-checked, compiled, cached in cacheDirectory, and the cache reused', async () => {
+  test('TypeScript through ts-jest: compiled inside the sandbox, cached in cacheDirectory, the cache reused', async () => {
     const dir = copyFixture('typescript');
     // A cache of this test's own, outside the fixture copy, that the running user can write.
     const cache = `${dir}-cache`;
     fs.mkdirSync(cache);
     fs.chmodSync(cache, 0o777);
     const args = [`--cacheDirectory=${cache}`];
-    const expected = {
-      'add.test.ts › adds, compiled by ts-jest inside the sandbox': 'passed',
-      'type-error.test.ts': 'failed',
-    };
+    const expected = { 'add.test.ts › adds, compiled by ts-jest inside the sandbox': 'passed' };
 
     const first = await runJest(user, dir, args);
+    expect(first.code).toBe(0);
     expect(outcomes(first.results)).toEqual(expected);
-    expect(fileResult(first.results, 'type-error.test.ts').message).toMatch(/TS2322: Type 'string' is not assignable to type 'number'/);
-    // Written from inside the sandbox: Jest's transform cache of the compiled test and source.
-    const cached = filesUnder(cache).filter((f) => f.startsWith('jest-transform-cache-'));
-    expect(cached.map((f) => path.basename(f).replace(/_[0-9a-f]+$/, '')).sort()).toEqual(expect.arrayContaining(['add', 'add.test']));
+    // Written from inside the sandbox: Jest's transform cache of the compiled test and source (Jest drops the dots).
+    const cached = filesUnder(cache).filter((f) => f.startsWith('jest-transform-cache-') && !f.endsWith('.map'));
+    expect(cached.map((f) => path.basename(f).replace(/_[0-9a-f]+$/, '')).sort()).toEqual(['add', 'addtest']);
+    const compiled = fs.readFileSync(path.join(cache, cached.find((f) => path.basename(f).startsWith('add_')) as string), 'utf8');
+    expect(compiled).toContain('function add(...terms) {');
+    expect(compiled).not.toContain('interface Sum');
     const mtimes = new Map(cached.map((f) => [f, fs.statSync(path.join(cache, f)).mtimeMs]));
 
     const second = await runJest(user, dir, args);
+    expect(second.code).toBe(0);
     expect(outcomes(second.results)).toEqual(expected);
     // The second run read the compiled files from the cache rather than compiling and writing them again.
     for (const [f, mtime] of mtimes) expect([f, fs.statSync(path.join(cache, f)).mtimeMs]).toEqual([f, mtime]);
