@@ -123,10 +123,7 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     expect(uncovered).toEqual(expect.arrayContaining([lineOf(source, "return 'fail'"), lineOf(source, "const reason")]));
     expect(covered).not.toContain(lineOf(source, "return 'fail'"));
     expect(covered).not.toContain(lineOf(source, 'const reason'));
-    if (provider === 'babel') {
-      // v8-to-istanbul names no functions; babel's instrumenter does.
-      expect(functions).toEqual({ [`grade@${lineOf(source, 'function grade')}`]: true, [`unused@${lineOf(source, 'function unused')}`]: false });
-    }
+    expect(functions).toEqual({ [`grade@${lineOf(source, 'function grade')}`]: true, [`unused@${lineOf(source, 'function unused')}`]: false });
   });
 
   test('TypeScript through ts-jest: compiled inside the sandbox, cached in cacheDirectory, the cache reused', async () => {

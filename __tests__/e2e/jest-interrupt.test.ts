@@ -1,0 +1,53 @@
+// If Jest itself is interrupted or killed mid-run, no sandboxed process
+// survives it: the launch chain dies with its parent.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture } from '../helpers/jest-run';
+import { sandboxProcessesIn } from '../helpers/host-state';
+import { currentStage } from '../helpers/stage';
+import { run, USERS, type User } from '../helpers/run';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function processesRunning(marker: string): number {
+  let count = 0;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === `sleep ${marker}`) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+
+async function until(predicate: () => boolean, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += 100) {
+    if (predicate()) return true;
+    await sleep(100);
+  }
+  return predicate();
+}
+
+describe.each(USERS)('interrupting Jest as %s', (user: User) => {
+  test.each(['SIGKILL', 'SIGINT', 'SIGTERM'] as const)('%s to the Jest process ends every sandbox', async (signal) => {
+    const dir = copyFixture('hang');
+    const marker = String(800000 + crypto.randomInt(99999));
+    const jestBin = path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js');
+    let jestPid = 0;
+    const finished = run(user, [process.execPath, jestBin, '-w', '2'], {
+      cwd: dir,
+      env: { HANG_MARKER: marker },
+      onSpawn: (child) => {
+        jestPid = child.pid ?? 0;
+      },
+    });
+    expect(await until(() => processesRunning(marker) === 2, 20_000)).toBe(true);
+    process.kill(jestPid, signal);
+    await finished;
+    expect(await until(() => processesRunning(marker) === 0 && sandboxProcessesIn(dir).length === 0, 5000)).toBe(true);
+  }, 60_000);
+});
