@@ -5,6 +5,7 @@ import type { SerializableError, Test, TestEvents, TestResult } from '@jest/test
 import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
 import path from 'node:path';
+import { debug, debugEnabled } from '../debug';
 import { formatError } from '../errors';
 import { SandboxProcess } from '../sandbox/launcher';
 import type { Tools } from '../sandbox/protocol';
@@ -75,8 +76,11 @@ export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise
 
   let outcome: ChildMessage | undefined;
   let relay = Promise.resolve();
+  let loadedAt: number | undefined;
   sandbox.child.on('message', (message: ChildMessage) => {
-    if (message.type === 'test-case-start' || message.type === 'test-case-result') {
+    if (message.type === 'loaded') {
+      loadedAt = performance.timeOrigin + performance.now();
+    } else if (message.type === 'test-case-start' || message.type === 'test-case-result') {
       relay = relay.then(() => ctx.emit(message.type, message.args as TestEvents[typeof message.type]));
     } else if (message.type === 'result' || message.type === 'failure') {
       outcome = message;
@@ -109,8 +113,17 @@ export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise
   });
   try {
     const status = await sandbox.exited;
-    await sandbox.ready.catch(() => undefined);
+    const report = await sandbox.ready.catch(() => undefined);
     await relay;
+    if (debugEnabled()) {
+      const end = performance.timeOrigin + performance.now();
+      const t = report?.timings;
+      debug(`${path.relative(process.cwd(), test.path)}: ` + (t
+        ? `launch→init ${(t.initStartedAt - sandbox.launchedAt).toFixed(0)} ms, mounts ${t.mountMs.toFixed(1)} ms, ` +
+          `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loadedAt ? (loadedAt - t.execAt).toFixed(0) : '?'} ms, ` +
+          `run ${loadedAt ? (end - loadedAt).toFixed(0) : '?'} ms, `
+        : '') + `total ${(end - sandbox.launchedAt).toFixed(0)} ms`);
+    }
     if (outcome?.type === 'result') return outcome.result;
     if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
     if (setupError !== undefined) throw new FileFailure(toSerializableError(new Error(formatError(setupError))));

@@ -1,0 +1,10 @@
+// Diagnostics on stderr when MOUNT_SANDBOX_DEBUG is set (any value but 0):
+// per-file timings, the mount plan, and the equivalent CLI line.
+export function debugEnabled(): boolean {
+  const value = process.env.MOUNT_SANDBOX_DEBUG;
+  return value !== undefined && value !== '' && value !== '0';
+}
+
+export function debug(line: string): void {
+  if (debugEnabled()) process.stderr.write(`mount-sandbox: ${line}\n`);
+}
