@@ -90,6 +90,19 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     expect(updated).not.toContain('"greeting": "first"');
   });
 
+  test('inline snapshots are written into the test file, and only when Jest may write', async () => {
+    const dir = copyFixture('inline-snapshots');
+    const file = path.join(dir, '__tests__', 'inline.test.js');
+    const strict = await runJest(user, dir, ['--ci']);
+    expect(strict.code).toBe(1);
+    expect(fs.readFileSync(file, 'utf8')).toContain('toMatchInlineSnapshot()');
+    const first = await runJest(user, dir);
+    expect(first.results.snapshot.added).toBe(1);
+    expect(first.code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/toMatchInlineSnapshot\(`\s*\{\s*"written": "inline",\s*\}\s*`\)/);
+    expect(fs.existsSync(path.join(dir, '__tests__', '__snapshots__'))).toBe(false);
+  });
+
   test('snapshots: with --ci a missing snapshot is not written and the test fails', async () => {
     const dir = copyFixture('snapshots');
     const run = await runJest(user, dir, ['--ci'], { SNAPSHOT_VALUE: 'ci' });

@@ -39,6 +39,8 @@ export function isSandboxed(test: Test): boolean {
   }
 }
 
+const INLINE_SNAPSHOT = /\b(toMatchInlineSnapshot|toThrowErrorMatchingInlineSnapshot)\b/;
+
 const snapshotResolvers = new Map<string, Promise<{ resolveSnapshotPath(testPath: string): string }>>();
 
 async function snapshotPathOf(config: Config.ProjectConfig, testPath: string): Promise<string> {
@@ -89,6 +91,11 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     const snapshotDir = path.dirname(await snapshotPathOf(config, test.path));
     ensureDir(snapshotDir);
     writable.push({ type: 'bind', source: snapshotDir, dest: fs.realpathSync(snapshotDir), origin: 'snapshots of this test file' });
+    // Inline snapshots are written into the test file itself.
+    if (INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8'))) {
+      const real = fs.realpathSync(test.path);
+      writable.push({ type: 'bind', source: real, dest: real, origin: 'inline snapshots of this test file' });
+    }
   }
   const jest = jestModules();
   const mustSee = [

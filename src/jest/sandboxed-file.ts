@@ -4,6 +4,7 @@
 import type { SerializableError, Test, TestEvents, TestResult } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { debug, debugEnabled } from '../debug';
 import { formatError } from '../errors';
@@ -45,6 +46,12 @@ function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
   const argv = process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
   if ((globalConfig.detectLeaks || globalConfig.logHeapUsage) && !argv.includes('--expose-gc')) argv.push('--expose-gc');
   return argv;
+}
+
+/** sh, pid 1 inside, reports a child killed by signal N as exit status 128+N. */
+function signalOfExitCode(code: number): string | undefined {
+  if (code <= 128) return undefined;
+  return Object.entries(osConstants.signals).find(([, number]) => number === code - 128)?.[0];
 }
 
 function tail(text: string): string {
@@ -127,8 +134,9 @@ export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise
     if (outcome?.type === 'result') return outcome.result;
     if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
     if (setupError !== undefined) throw new FileFailure(toSerializableError(new Error(formatError(setupError))));
-    const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
-    const hint = status.signal === 'SIGKILL' || status.code === 137 ? ' (out of memory, or killed from outside)' : '';
+    const signal = status.signal ?? signalOfExitCode(status.code);
+    const how = signal ? `was killed by ${signal} (exit status ${status.code})` : `exited with code ${status.code}`;
+    const hint = signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : '';
     const printed = output.trim() === '' ? ' It printed nothing.' : ` Its last output:\n${output.trimEnd()}`;
     throw new FileFailure({
       message: `mount-sandbox: the sandboxed test process ${how}${hint} before reporting a result, e.g. through process.exit() or a crash.${printed}`,

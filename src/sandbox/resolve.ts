@@ -26,15 +26,15 @@ export function resolveSpec(spec: SandboxSpec, host: HostView): SandboxSpec {
   const mounts: MountOp[] = [];
   spec.mounts.forEach((op, index) => {
     const dest = normalized(op.dest);
-    if (op.type !== 'bind' && op.type !== 'ro-bind') {
+    if (op.type !== 'bind' && op.type !== 'ro-bind' && op.type !== 'overlay') {
       mounts.push({ ...op, dest });
       return;
     }
     // A dangling symlink is as missing as no file at all.
     const source = realpathOrUndefined(host, op.source);
     if (source === undefined) {
-      if (op.optional) return;
-      throw configError(op.origin ?? `mounts[${index}].source`, `bind source ${op.source} does not exist`, 'create it, fix the path, or mark the bind optional');
+      if (op.type !== 'overlay' && op.optional) return;
+      throw configError(op.origin ?? `mounts[${index}].source`, `${op.type === 'overlay' ? 'overlay' : 'bind'} source ${op.source} does not exist`, 'create it, fix the path, or mark the bind optional');
     }
     mounts.push({ ...op, source, dest });
   });

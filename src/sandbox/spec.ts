@@ -47,7 +47,20 @@ export interface SymlinkOp extends MountOpBase {
   target: string;
 }
 
-export type MountOp = BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp;
+/** A host tree seen writable, with every change kept on the sandbox's tmpfs and discarded. */
+export interface OverlayOp extends MountOpBase {
+  type: 'overlay';
+  source: string;
+  /** When overlayfs is refused: copy the tree onto the tmpfs, bind it read-only, or fail. */
+  fallback: 'copy' | 'ro-bind' | 'fail';
+}
+
+/** Makes a path under a bound tree unreadable: it appears as an empty directory or file. */
+export interface HideOp extends MountOpBase {
+  type: 'hide';
+}
+
+export type MountOp = BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | OverlayOp | HideOp;
 export type MountOpType = MountOp['type'];
 
 export interface SandboxSpec {
@@ -84,8 +97,11 @@ export function describeOp(op: MountOp): string {
       return `symlink ${op.dest} -> ${op.target}`;
     case 'dir':
       return `dir ${op.dest}${op.mode !== undefined ? ` mode=${op.mode.toString(8)}` : ''}`;
+    case 'overlay':
+      return `overlay ${op.source} -> ${op.dest} (else ${op.fallback})`;
     case 'dev':
     case 'proc':
+    case 'hide':
       return `${op.type} ${op.dest}`;
   }
 }

@@ -39,6 +39,7 @@ function checkOp(op: MountOp, index: number): void {
   switch (op.type) {
     case 'bind':
     case 'ro-bind':
+    case 'overlay':
       checkAbsolutePath(op.source, fieldOf(op, index, 'source'), 'source');
       return;
     case 'tmpfs':
@@ -55,10 +56,11 @@ function checkOp(op: MountOp, index: number): void {
       return;
     case 'dev':
     case 'proc':
+    case 'hide':
       return;
     default: {
       const unknown: { type?: unknown } = op;
-      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, tmpfs, dev, proc, dir, symlink`);
+      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, overlay, tmpfs, dev, proc, dir, symlink, hide`);
     }
   }
 }
