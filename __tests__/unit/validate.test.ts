@@ -120,10 +120,10 @@ describe('validateSpec rejects mount ops, naming the field', () => {
   });
 
   test('an unknown op type names mounts[i].type even with an origin', () => {
-    const op = { type: 'overlay', dest: '/o', origin: '--overlay /o' } as unknown as MountOp;
+    const op = { type: 'union', dest: '/o', origin: '--union /o' } as unknown as MountOp;
     const error = configErrorOf(specWith(op));
     expect(error.field).toBe('mounts[1].type');
-    expect(error.message).toContain('unknown mount type "overlay"');
+    expect(error.message).toContain('unknown mount type "union"');
   });
 
   test('the first failing op wins', () => {
