@@ -15,13 +15,22 @@ export interface RunArgs {
   project?: string;
   rootSize?: number;
   hostname?: string;
+  /** `--config FILE`: sandbox options as JSON, the same shape as testEnvironmentOptions.sandbox. */
+  configFile?: string;
+  /** `--config-json JSON`: the same, inline (what the Jest runner prints to reproduce a file's sandbox). */
+  configJson?: string;
+  projectMode?: 'overlay' | 'readonly' | 'writable';
+  hide: string[];
   verbose: boolean;
   command: string[];
 }
 
 export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; args: RunArgs };
 
-const VALUE_OPTIONS = new Set(['--ro-bind', '--bind', '--tmpfs', '--setenv', '--unsetenv', '--uid', '--cwd', '--project', '--root-size', '--hostname']);
+const VALUE_OPTIONS = new Set([
+  '--ro-bind', '--bind', '--overlay', '--tmpfs', '--hide', '--setenv', '--unsetenv', '--uid', '--cwd', '--project', '--project-mode',
+  '--root-size', '--hostname', '--config', '--config-json',
+]);
 const FLAG_OPTIONS = new Set(['--unshare-net', '--verbose', '-v']);
 
 function splitPair(value: string): [string, string | undefined] {
@@ -53,7 +62,7 @@ function parseTmpfs(value: string): MountOp {
 }
 
 export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
-  const args: RunArgs = { mounts: [], setenv: {}, unsetenv: [], unshareNet: false, uid: 'same', verbose: false, command: [] };
+  const args: RunArgs = { mounts: [], setenv: {}, unsetenv: [], unshareNet: false, uid: 'same', hide: [], verbose: false, command: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i];
@@ -80,6 +89,24 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
         break;
       case '--tmpfs':
         args.mounts.push(parseTmpfs(value));
+        break;
+      case '--overlay': {
+        const bind = parseBind('--ro-bind', value, cwd);
+        args.mounts.push({ ...bind, type: 'overlay', fallback: 'copy', origin: `--overlay ${value}` } as MountOp);
+        break;
+      }
+      case '--hide':
+        args.hide.push(absolute(value, cwd));
+        break;
+      case '--project-mode':
+        if (value !== 'overlay' && value !== 'readonly' && value !== 'writable') throw configError(`--project-mode ${value}`, 'expected "overlay", "readonly" or "writable"');
+        args.projectMode = value;
+        break;
+      case '--config':
+        args.configFile = absolute(value, cwd);
+        break;
+      case '--config-json':
+        args.configJson = value;
         break;
       case '--setenv': {
         const at = value.indexOf('=');

@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
+import { configError } from '../errors';
+import { checkOptions, mergeOptions, type CheckedOptions } from '../options/validate';
+import type { ProjectChoice } from '../sandbox/defaults';
 import { planSandbox } from '../sandbox/plan';
 import type { Tools } from '../sandbox/protocol';
 import type { MountOp, SandboxSpec } from '../sandbox/spec';
@@ -68,14 +71,45 @@ function configModules(config: Config.ProjectConfig): string[] {
   return paths.filter((p) => path.isAbsolute(p));
 }
 
+/** In Jest the project is an overlay unless told otherwise: tests may write to it, the host never sees it. */
+export const JEST_DEFAULT_PROJECT: ProjectChoice = { mode: 'overlay', fallback: 'ro-bind', origin: 'default project (overlay)' };
+const PROJECT_OPTIONS = 'testEnvironmentOptions.sandbox';
+const DOCBLOCK_OPTIONS = '@jest-environment-options sandbox';
+
+/**
+ * The file's sandbox options: the project's, with the docblock's merged over
+ * them key by key. Checked here, in Jest's process, so that a bad option
+ * fails only this file and nothing is launched.
+ */
+export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | string[]>): CheckedOptions {
+  const { config } = test.context;
+  const project = checkOptions((config.testEnvironmentOptions as Record<string, unknown>).sandbox, PROJECT_OPTIONS, config.rootDir);
+  const raw = pragmas['jest-environment-options'];
+  if (raw === undefined) return project;
+  if (typeof raw !== 'string') throw configError('@jest-environment-options', 'given more than once in the docblock; give one JSON object');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw configError('@jest-environment-options', `invalid JSON in ${path.basename(test.path)}'s docblock: ${(error as Error).message}`, 'write a JSON object, e.g. {"sandbox": {"network": "none"}}');
+  }
+  const sandbox = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).sandbox : undefined;
+  const merged = mergeOptions(project, checkOptions(sandbox, DOCBLOCK_OPTIONS, config.rootDir));
+  // The merge can bring two mounts onto one path; check the result as a whole.
+  return checkOptions(JSON.parse(JSON.stringify(merged)) as unknown, `${PROJECT_OPTIONS} with ${DOCBLOCK_OPTIONS}`, config.rootDir);
+}
+
 export interface FilePlan {
   spec: SandboxSpec;
+  options: CheckedOptions;
   /** Host directories this plan created, deepest first, for removal if they stay empty. */
   createdDirs: string[];
 }
 
 export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools): Promise<FilePlan> {
   const { config } = test.context;
+  // First, before anything is created on the host: bad options fail the file here.
+  const options = sandboxOptionsOf(test, pragmasOf(test.path));
   const writable: MountOp[] = [];
   const createdDirs: string[] = [];
   const ensureDir = (dir: string): void => {
@@ -103,6 +137,13 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     ...configModules(config),
     ...[jest.jestRunner, jest.jestRuntime, jest.jestHasteMap, jest.jestResolve].map(packageRoot),
   ];
-  const spec = planSandbox({ projectDir: config.rootDir, mounts: writable, mustSee }, tools);
-  return { spec, createdDirs };
+  const spec = planSandbox({
+    projectDir: config.rootDir,
+    options,
+    optionsOrigin: PROJECT_OPTIONS,
+    defaultProject: JEST_DEFAULT_PROJECT,
+    mounts: writable,
+    mustSee,
+  }, tools);
+  return { spec, options, createdDirs };
 }

@@ -93,6 +93,7 @@ export default class MountSandboxRunner {
     });
     const moduleMaps = new Map<string, RunRequest['moduleMap']>();
     const createdDirs = new Set<string>();
+    const noticed = new Set<string>();
     // Each file has its own process anyway, so Jest's "run in band because the tests are fast" adds nothing;
     // an explicit --runInBand (or --detectOpenHandles) still means one sandbox at a time.
     const concurrency = this.#globalConfig.runInBand || this.#globalConfig.detectOpenHandles ? 1 : Math.max(1, this.#globalConfig.maxWorkers);
@@ -114,6 +115,11 @@ export default class MountSandboxRunner {
           workerId,
           moduleMap: serializable,
           createdDirs,
+          notice: (key, line) => {
+            if (noticed.has(key)) return;
+            noticed.add(key);
+            process.stderr.write(`mount-sandbox: ${line}\n`);
+          },
           emit: (name, args) => this.#events.emit(name, args),
           track: (sandbox) => {
             this.#running.add(sandbox);

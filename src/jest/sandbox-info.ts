@@ -12,10 +12,12 @@ export interface SandboxInfo {
   readonly hostname: string | undefined;
   /** The mount operations in effect, in the order they were applied. */
   readonly mounts: readonly MountOp[];
-  /** Mount points a test may write to: `/` (a tmpfs) and every tmpfs and writable bind. */
+  /** Mount points a test may write to: `/` (a tmpfs), every tmpfs and overlay, and every writable bind. */
   readonly writablePaths: readonly string[];
   /** Writable binds: the only places where writes reach the host. */
   readonly hostWritablePaths: readonly string[];
+  /** For each overlay (the project, fixtures): `overlay`, `copy` where overlayfs was refused, or `ro-bind`. */
+  readonly overlays: Readonly<Record<string, 'overlay' | 'copy' | 'ro-bind'>>;
 }
 
 function read(): SandboxMarker | undefined {
@@ -31,7 +33,9 @@ function read(): SandboxMarker | undefined {
 export function describeSandbox(marker: SandboxMarker | undefined = read()): SandboxInfo {
   const mounts = marker?.mounts ?? [];
   const hostWritablePaths = mounts.filter((op) => op.type === 'bind').map((op) => op.dest);
-  const writablePaths = marker ? ['/', ...mounts.filter((op) => op.type === 'tmpfs').map((op) => op.dest), ...hostWritablePaths] : [];
+  const overlays = marker?.overlays ?? {};
+  const discarded = Object.entries(overlays).filter(([, method]) => method !== 'ro-bind').map(([dest]) => dest);
+  const writablePaths = marker ? ['/', ...mounts.filter((op) => op.type === 'tmpfs').map((op) => op.dest), ...discarded, ...hostWritablePaths] : [];
   return {
     active: marker !== undefined,
     mode: marker?.mode,
@@ -41,6 +45,7 @@ export function describeSandbox(marker: SandboxMarker | undefined = read()): San
     mounts,
     writablePaths,
     hostWritablePaths,
+    overlays,
   };
 }
 

@@ -11,7 +11,7 @@ import { formatError } from '../errors';
 import { SandboxProcess } from '../sandbox/launcher';
 import type { Tools } from '../sandbox/protocol';
 import type { IsolationMode } from '../sandbox/spec';
-import { planTestFile } from './file-plan';
+import { JEST_DEFAULT_PROJECT, planTestFile } from './file-plan';
 import { jestModules } from './jest-modules';
 import { toSerializableError, type ChildMessage, type RunRequest } from './protocol';
 
@@ -32,6 +32,8 @@ export interface FileRunContext {
   emit: EmitCaseEvent;
   /** Folders created on the host for this run, to remove afterwards if still empty. */
   createdDirs: Set<string>;
+  /** Says a one-line notice once per run. */
+  notice(key: string, line: string): void;
   track(sandbox: SandboxProcess): () => void;
 }
 
@@ -46,6 +48,23 @@ function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
   const argv = process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
   if ((globalConfig.detectLeaks || globalConfig.logHeapUsage) && !argv.includes('--expose-gc')) argv.push('--expose-gc');
   return argv;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `mount-sandbox run` line that rebuilds this file's sandbox, for debugging a test from the shell. */
+export function equivalentCommand(test: Test, plan: Awaited<ReturnType<typeof planTestFile>>): string {
+  const { config } = test.context;
+  const options = { ...plan.options, project: plan.options.project ?? JEST_DEFAULT_PROJECT.mode };
+  const writable = plan.spec.mounts.filter((op) => op.type === 'bind' && (op.origin ?? '').match(/cacheDirectory|snapshots/));
+  const words = [
+    'mount-sandbox', 'run', '--project', config.rootDir, '--cwd', plan.spec.cwd, '--config-json', JSON.stringify(options),
+    ...writable.flatMap((op) => ['--bind', `${(op as { source: string }).source}:${op.dest}`]),
+    '--', 'sh',
+  ];
+  return words.map(shellQuote).join(' ');
 }
 
 /** sh, pid 1 inside, reports a child killed by signal N as exit status 128+N. */
@@ -72,6 +91,7 @@ export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise
     ipc: 'advanced',
   });
   const untrack = ctx.track(sandbox);
+  if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
   let output = '';
   for (const stream of [sandbox.child.stdout, sandbox.child.stderr]) {
     stream?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -122,6 +142,10 @@ export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise
     const status = await sandbox.exited;
     const report = await sandbox.ready.catch(() => undefined);
     await relay;
+    const project = plan.spec.mounts.find((op) => op.type === 'overlay' && op.origin === JEST_DEFAULT_PROJECT.origin);
+    if (project && report?.overlays[project.dest] === 'ro-bind') {
+      ctx.notice('overlay-fallback', 'overlayfs is refused in a user namespace here (it needs Linux >= 5.11), so the project is read-only instead of a discarded overlay; set testEnvironmentOptions.sandbox.project to "readonly" to silence this');
+    }
     if (debugEnabled()) {
       const end = performance.timeOrigin + performance.now();
       const t = report?.timings;

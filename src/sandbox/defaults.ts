@@ -37,7 +37,7 @@ export function isUnder(child: string, parent: string): boolean {
 
 /** True when `p` is visible inside at the same path through an identity bind. */
 export function isCovered(mounts: readonly MountOp[], p: string): boolean {
-  return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind') && op.source === op.dest && isUnder(p, op.dest));
+  return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind' || op.type === 'overlay') && op.source === op.dest && isUnder(p, op.dest));
 }
 
 function roBind(real: string, origin: string): BindOp {
@@ -125,14 +125,41 @@ function sandboxEnv(facts: HostFacts): Record<string, string> {
   return env;
 }
 
-export function defaultSpec(host: HostView, facts: HostFacts): SandboxSpec {
+export type ProjectMode = 'overlay' | 'readonly' | 'writable';
+
+export interface ProjectChoice {
+  mode: ProjectMode;
+  /** For `overlay`: what to do where overlayfs is refused (`ro-bind` for the default, `fail` when asked for explicitly). */
+  fallback: 'ro-bind' | 'fail';
+  /** Where the choice came from, for messages. */
+  origin: string;
+}
+
+function projectMount(source: string, dest: string, choice: ProjectChoice): MountOp {
+  const origin = choice.origin;
+  switch (choice.mode) {
+    case 'readonly':
+      return { type: 'ro-bind', source, dest, origin };
+    case 'writable':
+      return { type: 'bind', source, dest, origin };
+    case 'overlay':
+      return { type: 'overlay', source, dest, fallback: choice.fallback, origin };
+  }
+}
+
+export const READONLY_PROJECT: ProjectChoice = { mode: 'readonly', fallback: 'fail', origin: 'default project' };
+
+export function defaultSpec(host: HostView, facts: HostFacts, project: ProjectChoice = READONLY_PROJECT): SandboxSpec {
   const projectReal = host.realpath(facts.projectDir);
   const mounts: MountOp[] = [...systemMounts(host), ...scratchMounts(facts.home)];
   const nodeReal = host.realpath(facts.execPath);
   mounts.push(...visibilityMounts(host, mounts, [path.dirname(path.dirname(nodeReal))], 'default node prefix'));
-  mounts.push({ type: 'ro-bind', source: projectReal, dest: projectReal, origin: 'default project' });
-  if (facts.projectDir !== projectReal) {
-    mounts.push({ type: 'ro-bind', source: projectReal, dest: facts.projectDir, origin: 'default project (symlinked path)' });
+  mounts.push(projectMount(projectReal, projectReal, project));
+  if (facts.projectDir !== projectReal) mounts.push(projectMount(projectReal, facts.projectDir, { ...project, origin: `${project.origin} (symlinked path)` }));
+  // node_modules stay read-only whatever the project's mode.
+  const ownModules = path.join(projectReal, 'node_modules');
+  if (project.mode !== 'readonly' && host.kind(ownModules) === 'dir') {
+    mounts.push({ type: 'ro-bind', source: ownModules, dest: ownModules, origin: 'default node_modules' });
   }
   mounts.push(...moduleMounts(host, projectReal, mounts));
   return {

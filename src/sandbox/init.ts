@@ -7,7 +7,7 @@ import { isSandboxError } from '../errors';
 import * as sys from '../native/syscalls';
 import {
   INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
-  type InitConfig, type SandboxMarker, type StatusMessage,
+  type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
 } from './protocol';
 import { buildRoot } from './setup';
 
@@ -37,10 +37,10 @@ export function commandArgv(config: InitConfig): string[] {
   return [...nested, ...(rootInside ? dropCaps : []), ...shell];
 }
 
-function commandEnv(config: InitConfig): string[] {
+function commandEnv(config: InitConfig, overlays: OverlayMethods): string[] {
   const { spec, mode } = config;
   const marker: SandboxMarker = {
-    mode, uid: spec.uid, network: spec.network, rootSize: spec.rootSize, mounts: spec.mounts, cwd: spec.cwd,
+    mode, uid: spec.uid, network: spec.network, rootSize: spec.rootSize, mounts: spec.mounts, cwd: spec.cwd, overlays,
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
   };
   const env: Record<string, string> = { ...spec.env, [SANDBOX_MARKER_VAR]: JSON.stringify(marker) };
@@ -82,7 +82,7 @@ function main(): void {
   const { spec } = config;
   try {
     const mountStart = performance.now();
-    buildRoot(spec);
+    const overlays = buildRoot(spec);
     const mountMs = performance.now() - mountStart;
     if (spec.network === 'none') sys.bringUpLoopback();
     if (spec.hostname !== undefined) sys.sethostname(spec.hostname);
@@ -96,8 +96,8 @@ function main(): void {
     sys.setNoNewPrivs();
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
     const argv = commandArgv(config);
-    report({ type: 'ready', timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
-    sys.execve(argv[0], argv, commandEnv(config));
+    report({ type: 'ready', overlays, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
+    sys.execve(argv[0], argv, commandEnv(config, overlays));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     report(isSandboxError(error) && error.hint !== undefined

@@ -17,7 +17,7 @@ import { SandboxError } from '../errors';
 import { outerUnshareFlags } from './host-support';
 import {
   INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
-  type InitConfig, type SetupTimings, type StatusMessage, type Tools,
+  type InitConfig, type OverlayMethods, type SetupTimings, type StatusMessage, type Tools,
 } from './protocol';
 import type { IsolationMode, SandboxSpec } from './spec';
 
@@ -35,6 +35,7 @@ export interface LaunchRequest {
 
 export interface SetupReport {
   timings: SetupTimings;
+  overlays: OverlayMethods;
   /** Milliseconds since the epoch when spawn was called. */
   launchedAt: number;
 }
@@ -101,7 +102,7 @@ export class SandboxProcess {
     for await (const chunk of stream) text += chunk as string;
     const lines = text.split('\n').filter((line) => line !== '');
     const last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
-    if (last?.type === 'ready') return { timings: last.timings, launchedAt: this.launchedAt };
+    if (last?.type === 'ready') return { timings: last.timings, overlays: last.overlays, launchedAt: this.launchedAt };
     if (last?.type === 'error') {
       throw new SandboxError('setup', `sandbox setup failed: ${last.message}`, last.hint !== undefined ? { hint: last.hint } : {});
     }

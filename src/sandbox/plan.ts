@@ -1,9 +1,12 @@
-// From what a user asked for to a resolved spec: host defaults first, the
-// user's mounts after them (so they win), then validation and symlink
-// resolution. Everything that can be wrong is reported here, before launch.
+// From what a user asked for to a resolved spec: host defaults first, then
+// the sandbox options (config, docblock or --config), then mounts the caller
+// needs on top (CLI flags, Jest's cache and snapshot folders), then
+// validation and symlink resolution. Everything that can be wrong is
+// reported here, before launch.
 import os from 'node:os';
 import path from 'node:path';
-import { defaultSpec, visibilityMounts, type HostFacts, type HostView } from './defaults';
+import type { CheckedOptions } from '../options/validate';
+import { defaultSpec, READONLY_PROJECT, visibilityMounts, type HostFacts, type HostView, type ProjectChoice } from './defaults';
 import { realHost } from './host-view';
 import { resolveSpec } from './resolve';
 import type { MountOp, SandboxSpec, UidMode } from './spec';
@@ -11,6 +14,11 @@ import type { Tools } from './protocol';
 
 export interface SandboxRequest {
   projectDir: string;
+  /** The user's sandbox options, already checked. */
+  options?: CheckedOptions;
+  /** The project mode when the options do not choose one. */
+  defaultProject?: ProjectChoice;
+  /** Applied after the options: CLI flags, Jest's writable folders. */
   mounts?: MountOp[];
   setenv?: Record<string, string>;
   unsetenv?: string[];
@@ -21,23 +29,70 @@ export interface SandboxRequest {
   hostname?: string;
   /** Host paths the command needs to find at the same path (our package, Jest). */
   mustSee?: string[];
+  /** Where the options came from, for messages, e.g. `testEnvironmentOptions.sandbox`. */
+  optionsOrigin?: string;
 }
 
-export function hostFacts(projectDir: string): HostFacts {
-  return { execPath: process.execPath, home: os.homedir(), projectDir: path.resolve(projectDir), env: process.env };
+export function hostFacts(projectDir: string, home = os.homedir()): HostFacts {
+  return { execPath: process.execPath, home, projectDir: path.resolve(projectDir), env: process.env };
 }
 
-export function planSandbox(request: SandboxRequest, tools: Tools, host: HostView = realHost, facts: HostFacts = hostFacts(request.projectDir)): SandboxSpec {
-  const spec = defaultSpec(host, facts);
+function optionMounts(options: CheckedOptions, at: string): MountOp[] {
+  const mounts: MountOp[] = [];
+  options.tmpfs?.forEach((entry, i) => {
+    mounts.push({ type: 'tmpfs', dest: entry.target, ...(typeof entry.size === 'number' ? { size: entry.size } : {}), origin: `${at}.tmpfs[${i}]` });
+  });
+  for (const [target, source] of Object.entries(options.fixtures ?? {})) {
+    mounts.push({ type: 'overlay', source, dest: target, fallback: 'copy', origin: `${at}.fixtures[${JSON.stringify(target)}]` });
+  }
+  options.binds?.forEach((bind, i) => {
+    mounts.push({
+      type: bind.writable ? 'bind' : 'ro-bind',
+      source: bind.source,
+      dest: bind.target,
+      origin: `${at}.binds[${i}]`,
+      ...(bind.optional ? { optional: true } : {}),
+      ...(bind.propagation ? { propagation: bind.propagation } : {}),
+    });
+  });
+  return mounts;
+}
+
+function projectChoice(options: CheckedOptions, fallback: ProjectChoice, at: string): ProjectChoice {
+  if (options.project === undefined) return fallback;
+  return { mode: options.project, fallback: 'fail', origin: `${at}.project` };
+}
+
+export function planSandbox(request: SandboxRequest, tools: Tools, host: HostView = realHost, facts?: HostFacts): SandboxSpec {
+  const options = request.options ?? {};
+  const at = request.optionsOrigin ?? 'sandbox';
+  const hostView = facts ?? hostFacts(request.projectDir, options.home ?? os.homedir());
+  const spec = defaultSpec(host, hostView, projectChoice(options, request.defaultProject ?? READONLY_PROJECT, at));
   const needed = [...Object.values(tools), path.dirname(path.dirname(__dirname)), ...(request.mustSee ?? [])];
-  spec.mounts.push(...visibilityMounts(host, spec.mounts, needed, 'needed by the sandbox'));
+  // Before the project, not after: a needed tree that contains the project (a
+  // package checked out around its own fixtures) must not hide the project's mount.
+  const projectReal = host.realpath(hostView.projectDir);
+  const projectAt = spec.mounts.findIndex((op) => op.dest === projectReal && (op.type === 'bind' || op.type === 'ro-bind' || op.type === 'overlay'));
+  spec.mounts.splice(projectAt < 0 ? spec.mounts.length : projectAt, 0, ...visibilityMounts(host, spec.mounts, needed, 'needed by the sandbox'));
+  spec.mounts.push(...optionMounts(options, at));
   spec.mounts.push(...(request.mounts ?? []));
+  // Hidden paths go last, so that nothing mounted later uncovers them.
+  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, origin: `${at}.hide[${i}]` }));
+
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === null) delete spec.env[key];
+    else spec.env[key] = value;
+  }
   for (const [key, value] of Object.entries(request.setenv ?? {})) spec.env[key] = value;
   for (const key of request.unsetenv ?? []) delete spec.env[key];
-  if (request.network !== undefined) spec.network = request.network;
-  if (request.uid !== undefined) spec.uid = request.uid;
+  const network = request.network ?? options.network;
+  if (network !== undefined) spec.network = network;
+  const uid = request.uid ?? options.uid;
+  if (uid !== undefined) spec.uid = uid;
+  const rootSize = request.rootSize ?? options.rootSize;
+  if (rootSize !== undefined) spec.rootSize = rootSize;
+  const hostname = request.hostname ?? options.hostname;
+  if (hostname !== undefined) spec.hostname = hostname;
   if (request.cwd !== undefined) spec.cwd = request.cwd;
-  if (request.rootSize !== undefined) spec.rootSize = request.rootSize;
-  if (request.hostname !== undefined) spec.hostname = request.hostname;
   return resolveSpec(spec, host);
 }

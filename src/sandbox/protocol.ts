@@ -3,6 +3,7 @@
 // JSON line on a status pipe, which the command inside never inherits.
 import type { IsolationMode, SandboxSpec } from './spec';
 
+
 export const INIT_CONFIG_VAR = 'MOUNT_SANDBOX_INIT';
 /** Set for the command inside: the spec in effect (without env), as JSON. */
 export const SANDBOX_MARKER_VAR = 'MOUNT_SANDBOX';
@@ -38,8 +39,11 @@ export interface SetupTimings {
   execAt: number;
 }
 
+/** Per overlay destination, what it became: overlayfs, a copy, or (for a project) a read-only bind. */
+export type OverlayMethods = Record<string, 'overlay' | 'copy' | 'ro-bind'>;
+
 export type StatusMessage =
-  | { type: 'ready'; timings: SetupTimings }
+  | { type: 'ready'; timings: SetupTimings; overlays: OverlayMethods }
   | { type: 'error'; kind: string; message: string; hint?: string };
 
 export interface SandboxMarker {
@@ -50,4 +54,5 @@ export interface SandboxMarker {
   rootSize: number;
   mounts: SandboxSpec['mounts'];
   cwd: string;
+  overlays: OverlayMethods;
 }

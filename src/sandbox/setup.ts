@@ -9,7 +9,7 @@ import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE,
 } from './mount-flags';
 import { mountsAtOrBelow, parseMountInfo } from './mountinfo';
-import { describeOp, type BindOp, type MountOp, type SandboxSpec } from './spec';
+import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from './spec';
 
 /** A host directory that our private mount namespace may cover: the host never sees it. */
 const BASE = '/tmp';
@@ -145,6 +145,74 @@ function applyProc(op: MountOp): void {
   }
 }
 
+/** overlayfs option values separate with `,` and `:`; a path containing them must escape them. */
+function escapeOverlayPath(p: string): string {
+  return p.replace(/([\\,:])/g, '\\$1');
+}
+
+/** What each overlay op ended up as, by destination: reported to the launcher. */
+export type OverlayMethod = 'overlay' | 'copy' | 'ro-bind';
+
+let overlayCount = 0;
+
+function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): void {
+  const source = path.join(OLD_ROOT, op.source);
+  const dest = inNewRoot(op.dest);
+  ensureMountPoint(op, dest, true);
+  // Upper and work directories live on the base tmpfs, outside the new root: the
+  // test sees only the merged tree, and everything it wrote dies with the sandbox.
+  const scratch = `/overlay-${overlayCount++}`;
+  fs.mkdirSync(`${scratch}/upper`, { recursive: true, mode: 0o755 });
+  fs.mkdirSync(`${scratch}/work`, { mode: 0o755 });
+  const data = `lowerdir=${escapeOverlayPath(source)},upperdir=${scratch}/upper,workdir=${scratch}/work`;
+  let refusal: unknown;
+  // userxattr is what lets an unprivileged user namespace mount overlayfs (Linux >= 5.11); real root can do without.
+  for (const options of [`${data},userxattr`, data]) {
+    try {
+      sys.mount('overlay', dest, 'overlay', MS_NOSUID | MS_NODEV, options);
+      methods[op.dest] = 'overlay';
+      return;
+    } catch (error) {
+      refusal = error;
+    }
+  }
+  switch (op.fallback) {
+    case 'copy':
+      try {
+        fs.cpSync(source, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      } catch (error) {
+        fail(op, 'overlayfs was refused and copying the tree failed', error);
+      }
+      methods[op.dest] = 'copy';
+      return;
+    case 'ro-bind':
+      applyBind({ type: 'ro-bind', source: op.source, dest: op.dest, ...(op.origin !== undefined ? { origin: op.origin } : {}) });
+      methods[op.dest] = 'ro-bind';
+      return;
+    case 'fail':
+      fail(op, 'overlayfs was refused (it needs Linux >= 5.11 in a user namespace)', refusal);
+  }
+}
+
+/** An empty, read-only stand-in over `dest`; a path that does not exist has nothing to hide. */
+function applyHide(op: HideOp): void {
+  const dest = inNewRoot(op.dest);
+  const stat = fs.lstatSync(dest, { throwIfNoEntry: false });
+  if (stat === undefined) return;
+  try {
+    if (stat.isDirectory()) {
+      sys.mount('tmpfs', dest, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=4k,nr_inodes=1,mode=000');
+    } else {
+      const empty = '/hidden-empty-file';
+      if (!fs.existsSync(empty)) fs.closeSync(fs.openSync(empty, 'w', 0o000));
+      sys.mount(empty, dest, null, MS_BIND);
+      sys.mount(null, dest, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    }
+  } catch (error) {
+    fail(op, 'cannot hide it', error);
+  }
+}
+
 function applySymlink(op: Extract<MountOp, { type: 'symlink' }>): void {
   const dest = inNewRoot(op.dest);
   ensureDir(path.dirname(dest));
@@ -158,8 +226,12 @@ function applySymlink(op: Extract<MountOp, { type: 'symlink' }>): void {
   }
 }
 
-function applyOp(op: MountOp): void {
+function applyOp(op: MountOp, methods: Record<string, OverlayMethod>): void {
   switch (op.type) {
+    case 'overlay':
+      return applyOverlay(op, methods);
+    case 'hide':
+      return applyHide(op);
     case 'bind':
     case 'ro-bind':
       return applyBind(op);
@@ -189,7 +261,8 @@ function mountNamespaceOfEveryThread(procRoot: string): Set<string> {
  * Builds the new root and makes it `/`. On return the host's root is
  * detached and unreachable, and the cwd is `/`.
  */
-export function buildRoot(spec: SandboxSpec): void {
+export function buildRoot(spec: SandboxSpec): Record<string, OverlayMethod> {
+  const methods: Record<string, OverlayMethod> = {};
   const previousUmask = process.umask(0);
   try {
     // Nothing we mount may propagate back to the host.
@@ -202,7 +275,7 @@ export function buildRoot(spec: SandboxSpec): void {
     sys.pivotRoot(BASE, `.${OLD_ROOT}`);
     process.chdir('/');
 
-    for (const op of spec.mounts) applyOp(op);
+    for (const op of spec.mounts) applyOp(op, methods);
 
     // The kernel applies mounts per namespace, but threads that entered another
     // one (fact 1 in DEVELOPERS.md) would see the host: refuse to go on.
@@ -217,6 +290,7 @@ export function buildRoot(spec: SandboxSpec): void {
     sys.pivotRoot('.', '.');
     sys.umount2('.', MNT_DETACH);
     process.chdir('/');
+    return methods;
   } finally {
     process.umask(previousUmask);
   }
