@@ -163,6 +163,12 @@ function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): vo
   // test sees only the merged tree, and everything it wrote dies with the sandbox.
   const scratch = `/overlay-${overlayCount++}`;
   fs.mkdirSync(`${scratch}/upper`, { recursive: true, mode: 0o755 });
+  // The merged root takes the upper directory's mode: keep the tree's own.
+  try {
+    fs.chmodSync(`${scratch}/upper`, fs.statSync(source).mode & 0o7777);
+  } catch {
+    // an unreadable source fails below, with the mount's own error
+  }
   fs.mkdirSync(`${scratch}/work`, { mode: 0o755 });
   const data = `lowerdir=${escapeOverlayPath(source)},upperdir=${scratch}/upper,workdir=${scratch}/work`;
   let refusal: unknown;
