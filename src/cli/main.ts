@@ -77,6 +77,10 @@ async function run(args: RunArgs): Promise<number> {
   if (args.verbose) printPlan(spec, support.mode);
 
   const sandbox = new SandboxProcess({ spec, command: args.command, mode: support.mode, tools });
+  if (args.verbose) {
+    const { kind, max } = sandbox.processLimit;
+    process.stderr.write(`mount-sandbox: process limit ${max} (${kind === 'none' ? 'not enforced: root, and no pids cgroup could be made' : kind === 'rlimit' ? 'RLIMIT_NPROC' : 'a pids cgroup'})\n`);
+  }
   const interrupt = (signal: NodeJS.Signals): void => {
     sandbox.kill();
     process.exitCode = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1);

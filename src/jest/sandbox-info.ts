@@ -16,6 +16,8 @@ export interface SandboxInfo {
   readonly writablePaths: readonly string[];
   /** Writable binds: the only places where writes reach the host. */
   readonly hostWritablePaths: readonly string[];
+  /** The cap on tasks and what enforces it: a pids cgroup (root), RLIMIT_NPROC (everyone else), or none. */
+  readonly processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number } | undefined;
   /** For each overlay (the project, fixtures): `overlay`, `copy` where overlayfs was refused, or `ro-bind`. */
   readonly overlays: Readonly<Record<string, 'overlay' | 'copy' | 'ro-bind'>>;
 }
@@ -45,6 +47,7 @@ export function describeSandbox(marker: SandboxMarker | undefined = read()): San
     mounts,
     writablePaths,
     hostWritablePaths,
+    processLimit: marker?.processLimit,
     overlays,
   };
 }

@@ -38,6 +38,8 @@ const SOCK_CLOEXEC = 0o2000000;
 
 const libc = koffi.load('libc.so.6');
 
+koffi.struct('mount_sandbox_rlimit', { cur: 'uint64', max: 'uint64' });
+
 koffi.struct('mount_sandbox_ifreq', {
   name: koffi.array('char', 16, 'String'),
   flags: 'short',
@@ -55,6 +57,7 @@ const c = {
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
+  setrlimit: libc.func('int setrlimit(int resource, const mount_sandbox_rlimit *limit)'),
   ioctlIfreq: libc.func('int ioctl(int fd, unsigned long request, _Inout_ mount_sandbox_ifreq *req)'),
 };
 
@@ -119,6 +122,13 @@ export function close(fd: number): void {
 export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
   c.execve(path, [...argv, null], [...env, null]);
   throw new SyscallError('execve', [path, argv.join(' ')], koffi.errno());
+}
+
+const RLIMIT_NPROC = 6;
+
+/** Caps the number of tasks (processes and threads) of this uid; inherited across fork and exec. */
+export function limitProcesses(max: number): void {
+  check(c.setrlimit(RLIMIT_NPROC, { cur: max, max }), 'setrlimit', ['RLIMIT_NPROC', max]);
 }
 
 export function bringUpLoopback(): void {

@@ -53,4 +53,6 @@ export interface SandboxOptions {
   hostname?: string;
   /** Paths under the project (or another bound tree) that must not be readable: they appear empty. */
   hide?: string[];
+  /** The most processes and threads the file may have at once. @default 1024 */
+  processLimit?: number;
 }

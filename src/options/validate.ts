@@ -6,7 +6,7 @@ import { configError } from '../errors';
 import { parseSize } from '../sandbox/size';
 import type { BindOption, ProjectMode, SandboxOptions, TmpfsOption } from './types';
 
-const KNOWN_KEYS = ['binds', 'tmpfs', 'rootSize', 'fixtures', 'project', 'env', 'home', 'network', 'uid', 'hostname', 'hide'] as const;
+const KNOWN_KEYS = ['binds', 'tmpfs', 'rootSize', 'fixtures', 'project', 'env', 'home', 'network', 'uid', 'hostname', 'hide', 'processLimit'] as const;
 const BIND_KEYS = ['source', 'target', 'writable', 'propagation', 'optional', 'allowPrivileged'] as const;
 const TMPFS_KEYS = ['target', 'size'] as const;
 
@@ -207,6 +207,12 @@ export function checkOptions(raw: unknown, at: string, rootDir: string): Checked
   if (raw.hide !== undefined) {
     if (!Array.isArray(raw.hide)) throw configError(`${at}.hide`, `expected an array of paths, got ${show(raw.hide)}`);
     out.hide = raw.hide.map((p, i) => expectTarget(expectHostPath(p, `${at}.hide[${i}]`, rootDir), `${at}.hide[${i}]`));
+  }
+  if (raw.processLimit !== undefined) {
+    if (typeof raw.processLimit !== 'number' || !Number.isSafeInteger(raw.processLimit) || raw.processLimit < 16) {
+      throw configError(`${at}.processLimit`, `expected a whole number of at least 16, got ${show(raw.processLimit)}`);
+    }
+    out.processLimit = raw.processLimit;
   }
   checkOverlaps(out, at);
   return out;

@@ -26,6 +26,8 @@ export interface HostFacts {
 
 export const DEFAULT_ROOT_SIZE = 1024 ** 3;
 export const DEFAULT_TMP_SIZE = 1024 ** 3;
+/** Enough for any test's own processes and Node's threads; low enough that a fork bomb stops. */
+export const DEFAULT_PROCESS_LIMIT = 1024;
 const SHM_SIZE = 64 * 1024 ** 2;
 
 /** Top-level entries that merged-/usr systems make symlinks into /usr. */
@@ -164,6 +166,7 @@ export function defaultSpec(host: HostView, facts: HostFacts, project: ProjectCh
   mounts.push(...moduleMounts(host, projectReal, mounts));
   return {
     rootSize: DEFAULT_ROOT_SIZE,
+    processLimit: DEFAULT_PROCESS_LIMIT,
     uid: 'same',
     network: 'host',
     mounts,

@@ -40,7 +40,8 @@ export function commandArgv(config: InitConfig): string[] {
 function commandEnv(config: InitConfig, overlays: OverlayMethods): string[] {
   const { spec, mode } = config;
   const marker: SandboxMarker = {
-    mode, uid: spec.uid, network: spec.network, rootSize: spec.rootSize, mounts: spec.mounts, cwd: spec.cwd, overlays,
+    mode, uid: spec.uid, network: spec.network, rootSize: spec.rootSize,
+    processLimit: { kind: config.processLimit.kind, max: config.processLimit.max }, mounts: spec.mounts, cwd: spec.cwd, overlays,
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
   };
   const env: Record<string, string> = { ...spec.env, [SANDBOX_MARKER_VAR]: JSON.stringify(marker) };
@@ -81,6 +82,8 @@ function main(): void {
   const config = JSON.parse(raw) as InitConfig;
   const { spec } = config;
   try {
+    // First, while the host's /sys is still in view: every process of the sandbox descends from this one.
+    if (config.processLimit.cgroupProcs !== undefined) fs.writeFileSync(config.processLimit.cgroupProcs, '0\n');
     const mountStart = performance.now();
     const overlays = buildRoot(spec);
     const mountMs = performance.now() - mountStart;
@@ -94,6 +97,8 @@ function main(): void {
     // Its own session: no controlling terminal, so TIOCSTI cannot type into the host's shell.
     sys.setsid();
     sys.setNoNewPrivs();
+    // Set before the nested user namespace exists: it takes this limit as its own.
+    if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
     const argv = commandArgv(config);
     report({ type: 'ready', overlays, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SandboxError } from '../errors';
 import { outerUnshareFlags } from './host-support';
+import { chooseProcessLimit, type ProcessLimit } from './process-limit';
 import {
   INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SetupTimings, type StatusMessage, type Tools,
@@ -67,14 +68,19 @@ export class SandboxProcess {
   readonly ready: Promise<SetupReport>;
   readonly exited: Promise<ExitStatus>;
   readonly launchedAt = performance.timeOrigin + performance.now();
+  readonly processLimit: ProcessLimit;
 
   constructor(request: LaunchRequest) {
+    const hostUid = process.getuid?.() ?? -1;
+    this.processLimit = chooseProcessLimit(request.spec.processLimit, hostUid);
+    const { kind, max, cgroupProcs } = this.processLimit;
     const config: InitConfig = {
       spec: request.spec,
       mode: request.mode,
       command: request.command,
       tools: request.tools,
-      hostUid: process.getuid?.() ?? -1,
+      hostUid,
+      processLimit: { kind, max, ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) },
       ...(request.ipc ? { ipcSerialization: request.ipc } : {}),
     };
     const [file, ...args] = trampolineArgv(request);
@@ -88,8 +94,13 @@ export class SandboxProcess {
       ...(request.ipc ? { serialization: request.ipc } : {}),
     });
     this.exited = new Promise((resolve, reject) => {
-      this.child.once('error', (error) => reject(new SandboxError('host', `cannot start ${file}: ${error.message}`, { cause: error })));
-      this.child.once('exit', (code, signal) => resolve({ code: exitCodeOf(code, signal), signal }));
+      this.child.once('error', (error) => {
+        void this.processLimit.release();
+        reject(new SandboxError('host', `cannot start ${file}: ${error.message}`, { cause: error }));
+      });
+      this.child.once('exit', (code, signal) => {
+        void this.processLimit.release().then(() => resolve({ code: exitCodeOf(code, signal), signal }));
+      });
     });
     this.ready = this.readStatus(this.child.stdio[STATUS_FD] as Readable);
     // Callers that only await `exited` must not see an unhandled rejection.

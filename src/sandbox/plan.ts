@@ -91,6 +91,7 @@ export function planSandbox(request: SandboxRequest, tools: Tools, host: HostVie
   if (uid !== undefined) spec.uid = uid;
   const rootSize = request.rootSize ?? options.rootSize;
   if (rootSize !== undefined) spec.rootSize = rootSize;
+  if (options.processLimit !== undefined) spec.processLimit = options.processLimit;
   const hostname = request.hostname ?? options.hostname;
   if (hostname !== undefined) spec.hostname = hostname;
   if (request.cwd !== undefined) spec.cwd = request.cwd;

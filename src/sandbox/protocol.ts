@@ -26,6 +26,8 @@ export interface InitConfig {
   tools: Tools;
   /** The caller's uid outside, to know whether the command would be uid 0 inside. */
   hostUid: number;
+  /** How the process limit is enforced, and the cgroup to join first when it is one. */
+  processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number; cgroupProcs?: string };
   /** When set, fd IPC_FD is handed to the command as its Node IPC channel. */
   ipcSerialization?: 'json' | 'advanced';
 }
@@ -52,6 +54,8 @@ export interface SandboxMarker {
   network: SandboxSpec['network'];
   hostname?: string;
   rootSize: number;
+  /** How many tasks the sandbox may have, and what enforces it (`none`: root where no pids cgroup can be made). */
+  processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number };
   mounts: SandboxSpec['mounts'];
   cwd: string;
   overlays: OverlayMethods;

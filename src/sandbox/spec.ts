@@ -71,6 +71,11 @@ export interface SandboxSpec {
   network: NetworkMode;
   /** When set, the sandbox gets its own UTS namespace with this hostname. */
   hostname?: string;
+  /**
+   * The most tasks (processes and threads) the command may have at once, as
+   * RLIMIT_NPROC. Counted per user namespace (Linux >= 5.14), so per sandbox.
+   */
+  processLimit: number;
   /** Applied in order, like bubblewrap's setup ops: a mount hides what earlier ones put below it. */
   mounts: MountOp[];
   /** Working directory inside; must exist once the mounts are made. */

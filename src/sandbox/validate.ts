@@ -73,6 +73,7 @@ function checkMode(mode: number | undefined, field: string): void {
 
 export function validateSpec(spec: SandboxSpec): void {
   if (!(Number.isSafeInteger(spec.rootSize) && spec.rootSize > 0)) throw configError('rootSize', `expected a positive size in bytes, got ${JSON.stringify(spec.rootSize)}`);
+  if (!(Number.isSafeInteger(spec.processLimit) && spec.processLimit >= 16)) throw configError('processLimit', `expected a whole number of at least 16, got ${JSON.stringify(spec.processLimit)}`);
   if (spec.uid !== 'same' && spec.uid !== 'root') throw configError('uid', `expected "same" or "root", got ${JSON.stringify(spec.uid)}`);
   if (spec.network !== 'host' && spec.network !== 'none') throw configError('network', `expected "host" or "none", got ${JSON.stringify(spec.network)}`);
   if (spec.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(spec.hostname)) {
