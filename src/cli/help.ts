@@ -2,6 +2,7 @@ export const HELP = `mount-sandbox: run a command in a fresh, disposable Linux f
 
 Usage:
   mount-sandbox run [options] [--] CMD [ARGS...]
+  mount-sandbox doctor      what this host allows, and how to fix what it does not
   mount-sandbox --help | --version
 
 The command runs in new user, mount and pid namespaces. Its root is a fresh

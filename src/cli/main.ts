@@ -12,6 +12,7 @@ import { SETUP_FAILED_EXIT } from '../sandbox/protocol';
 import { formatSize } from '../sandbox/size';
 import { describeOp, type SandboxSpec } from '../sandbox/spec';
 import { findTools } from '../sandbox/tools';
+import { doctor } from './doctor';
 import { HELP } from './help';
 import { parseCli, type RunArgs } from './args';
 
@@ -118,6 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    if (parsed.kind === 'doctor') return await doctor();
     if (parsed.kind === 'version') {
       process.stdout.write(`${version()}\n`);
       return 0;

@@ -1,0 +1,118 @@
+// `mount-sandbox doctor`: what this host allows, in plain words, and what to
+// change when it does not. Every check runs the real thing (a namespace, a
+// proc mount, an overlay) rather than guessing from sysctls.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatError } from '../errors';
+import { detectHostSupport, explainUserNamespaceRefusal, outerUnshareFlags } from '../sandbox/host-support';
+import { SandboxProcess } from '../sandbox/launcher';
+import { planSandbox } from '../sandbox/plan';
+import { findTools } from '../sandbox/tools';
+
+type Verdict = 'ok' | 'warn' | 'fail';
+interface Finding {
+  verdict: Verdict;
+  what: string;
+  fix?: string;
+}
+
+const MARK: Record<Verdict, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = os.release().split('.').map((n) => Number.parseInt(n, 10));
+  return a > major || (a === major && b >= minor);
+}
+
+function utilLinuxVersion(unshare: string): string | undefined {
+  const out = spawnSync(unshare, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return /(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
+}
+
+function seccompMode(): string | undefined {
+  try {
+    return /^Seccomp:\s+(\d)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+async function trySandbox(findings: Finding[]): Promise<void> {
+  const tools = findTools();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mount-sandbox-doctor-'));
+  try {
+    fs.chmodSync(scratch, 0o755);
+    const spec = planSandbox({ projectDir: scratch, options: { fixtures: { '/doctor-overlay': scratch } } }, tools);
+    const support = detectHostSupport(tools);
+    const sandbox = new SandboxProcess({ spec, command: ['true'], mode: support.mode, tools, stdio: 'pipe' });
+    const [report, status] = await Promise.all([sandbox.ready.then((r) => r, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), sandbox.exited]);
+    if (report instanceof Error || status.code !== 0) {
+      const reason = report instanceof Error ? formatError(report) : `exit ${status.code}`;
+      findings.push({
+        verdict: 'fail',
+        what: `a full sandbox could not be built: ${reason}`,
+        ...(/proc/.test(reason) ? { fix: 'the outer /proc is masked (a container): podman --security-opt unmask=ALL, or docker --security-opt systempaths=unconfined' } : {}),
+      });
+      return;
+    }
+    findings.push({ verdict: 'ok', what: `a full sandbox (tmpfs root, binds, /dev, a private /proc) builds in ${report.timings.mountMs.toFixed(1)} ms` });
+    const overlay = report.overlays['/doctor-overlay'];
+    findings.push(overlay === 'overlay'
+      ? { verdict: 'ok', what: 'overlayfs works in the sandbox: the project defaults to a discarded overlay, fixtures are overlays' }
+      : { verdict: 'warn', what: 'overlayfs is refused in a user namespace: the project will be read-only, fixtures are copied', fix: kernelAtLeast(5, 11) ? 'check that the kernel has overlayfs (modprobe overlay)' : 'Linux >= 5.11 allows overlayfs in user namespaces' });
+    const { kind, max } = sandbox.processLimit;
+    findings.push(kind === 'none'
+      ? { verdict: 'warn', what: `no process limit for root: RLIMIT_NPROC does not apply to uid 0 and no pids cgroup could be created`, fix: 'mount the pids cgroup controller (v1) or delegate it (v2: echo +pids > cgroup.subtree_control)' }
+      : { verdict: 'ok', what: `process limit ${max} per sandbox, by ${kind === 'rlimit' ? 'RLIMIT_NPROC' : 'a pids cgroup'}` });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export async function doctor(): Promise<number> {
+  const findings: Finding[] = [];
+  const uid = process.getuid?.() ?? -1;
+  findings.push({ verdict: 'ok', what: `running as ${uid === 0 ? 'root' : `uid ${uid}`}; kernel ${os.release()} (${process.arch}); node ${process.version}` });
+
+  let tools;
+  try {
+    tools = findTools();
+  } catch (error) {
+    findings.push({ verdict: 'fail', what: formatError(error) });
+    return print(findings);
+  }
+  const version = utilLinuxVersion(tools.unshare);
+  const [major, minor] = (version ?? '0.0').split('.').map(Number);
+  findings.push(major > 2 || (major === 2 && minor >= 38)
+    ? { verdict: 'ok', what: `util-linux ${version} (${tools.unshare}, ${tools.setpriv})` }
+    : { verdict: 'fail', what: `util-linux ${version ?? 'of unknown version'} is too old: --map-current-user needs 2.38`, fix: 'install util-linux >= 2.38 (Debian 12, Ubuntu 24.04 and later have it)' });
+
+  const probe = spawnSync(tools.unshare, [...outerUnshareFlags('userns', 'same', { network: false, uts: false }), '--', tools.sh, '-c', 'exit 0'], { encoding: 'utf8' });
+  if (probe.status === 0) {
+    findings.push({ verdict: 'ok', what: 'user namespaces work for this user' });
+  } else {
+    const why = explainUserNamespaceRefusal(probe.stderr ?? '');
+    findings.push({ verdict: uid === 0 ? 'warn' : 'fail', what: `user namespaces are refused: ${(probe.stderr ?? '').trim()}`, fix: why });
+    if (seccompMode() === '2') findings.push({ verdict: 'warn', what: 'a seccomp filter is active (Docker\'s default profile blocks unshare and mount)', fix: 'docker run --security-opt seccomp=unconfined --security-opt apparmor=unconfined' });
+  }
+
+  try {
+    const support = detectHostSupport(tools);
+    findings.push({ verdict: 'ok', what: `the runner will use mode "${support.mode}"${support.mode === 'userns' ? ' (mounts locked by a nested user namespace)' : ' (real root, every capability dropped)'}` });
+    await trySandbox(findings);
+  } catch (error) {
+    findings.push({ verdict: 'fail', what: `no sandbox mode works: ${formatError(error)}` });
+  }
+  return print(findings);
+}
+
+function print(findings: Finding[]): number {
+  for (const finding of findings) {
+    process.stdout.write(`${MARK[finding.verdict]}  ${finding.what}\n`);
+    if (finding.fix) process.stdout.write(`      fix: ${finding.fix}\n`);
+  }
+  const failed = findings.some((f) => f.verdict === 'fail');
+  process.stdout.write(failed ? '\nmount-sandbox cannot sandbox tests on this host.\n' : '\nmount-sandbox can sandbox tests on this host.\n');
+  return failed ? 1 : 0;
+}
