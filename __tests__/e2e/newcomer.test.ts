@@ -40,6 +40,8 @@ describe('a fresh project with the packed package', () => {
     fs.mkdirSync(path.join(project, '__tests__'));
     fs.writeFileSync(path.join(project, '__tests__', 'newcomer.test.js'), TEST_FILE);
     execFileSync('chmod', ['-R', 'a+rX', project]);
+    // A newcomer owns their tests folder; nobody must be able to write there too (inside the overlay).
+    fs.chmodSync(path.join(project, '__tests__'), 0o777);
   }, 300_000);
 
   afterAll(() => {

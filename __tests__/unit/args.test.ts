@@ -25,7 +25,7 @@ function configErrorOf(fn: () => unknown): SandboxError {
 describe('parseRunArgs: defaults', () => {
   test('only a command gives every default', () => {
     expect(run('--', 'true')).toEqual({
-      mounts: [], setenv: {}, unsetenv: [], unshareNet: false, uid: 'same', verbose: false, command: ['true'],
+      mounts: [], setenv: {}, unsetenv: [], unshareNet: false, uid: 'same', hide: [], verbose: false, command: ['true'],
     });
   });
 });

@@ -65,6 +65,7 @@ describe('defaultSpec', () => {
       rootSize: DEFAULT_ROOT_SIZE,
       uid: 'same',
       network: 'host',
+      processLimit: 1024,
       mounts: [
         { type: 'ro-bind', source: '/usr', dest: '/usr', origin: 'default /usr' },
         { type: 'symlink', target: 'usr/bin', dest: '/bin', origin: 'default /bin' },

@@ -26,7 +26,7 @@ describe('outerUnshareFlags', () => {
 const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
-  return { rootSize: 1024 ** 3, uid: 'same', network: 'host', mounts: [], cwd: '/', env: {}, ...overrides };
+  return { rootSize: 1024 ** 3, processLimit: 1024, uid: 'same', network: 'host', mounts: [], cwd: '/', env: {}, ...overrides };
 }
 
 function request(overrides: Partial<LaunchRequest> = {}): LaunchRequest {

@@ -5,6 +5,7 @@ import { checkAbsolutePath, validateSpec } from '../../src/sandbox/validate';
 function goodSpec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return {
     rootSize: 1024 ** 3,
+    processLimit: 1024,
     uid: 'same',
     network: 'host',
     mounts: [

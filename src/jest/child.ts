@@ -2,14 +2,20 @@
 // band, with the resolver rebuilt from the module map the parent crawled.
 // Everything Jest does per file (setupFiles, the environment, transforms,
 // snapshots, coverage, console capture) therefore happens in here.
+//
+// Two steps: `prepare` loads Jest while the sandbox waits for a free slot,
+// `run` runs the file.
+import path from 'node:path';
 import type { TestEvents } from '@jest/test-result';
 import type TestRunnerClass from 'jest-runner';
-import { CHILD_MARKER, toSerializableError, type ChildMessage, type RunRequest } from './protocol';
+import { flushCompileCache, installCompileCache } from './compile-cache';
+import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 type TestRunnerModule = { default: typeof TestRunnerClass };
 type RuntimeModule = typeof import('jest-runtime');
 type HasteMapModule = typeof import('jest-haste-map');
 type ResolveModule = { preloadResolver?: (resolver: string | null | undefined) => Promise<void> };
+type Context = Parameters<TestRunnerClass['runTests']>[0][number]['context'];
 
 const started = performance.now();
 const send = process.send?.bind(process);
@@ -23,8 +29,8 @@ function post(message: ChildMessage): Promise<void> {
     } catch (error) {
       // Structured clone refuses some values (functions in a custom result);
       // JSON drops them rather than the whole result.
-      if (error instanceof Error && error.name === 'DataCloneError') {
-        send(JSON.parse(JSON.stringify(message)) as ChildMessage, undefined, {}, () => resolve());
+      if (isCloneError(error)) {
+        send(toJsonSafe(message), undefined, {}, () => resolve());
       } else {
         throw error;
       }
@@ -32,18 +38,44 @@ function post(message: ChildMessage): Promise<void> {
   });
 }
 
-async function runFile(request: RunRequest): Promise<void> {
+interface Prepared {
+  request: PrepareRequest;
+  TestRunner: typeof TestRunnerClass;
+  context: Context;
+}
+
+/** Modules every test file of this project will load; requiring them now moves their cost before the slot opens. */
+function warmModules(request: PrepareRequest): void {
+  const { config } = request;
+  const candidates = [config.testRunner, config.testEnvironment, ...config.transform.map(([, transformer]) => transformer)];
+  for (const candidate of candidates) {
+    try {
+      require(candidate);
+    } catch {
+      // Jest loads it again later and reports a failure in its own words.
+    }
+  }
+}
+
+async function prepare(request: PrepareRequest): Promise<Prepared> {
+  // MOUNT_SANDBOX_COMPILE_CACHE=0 turns it off, to measure what it saves (bench/).
+  if (process.env.MOUNT_SANDBOX_COMPILE_CACHE !== '0') installCompileCache(path.join(request.config.cacheDirectory, 'mount-sandbox-v8'));
   const { default: TestRunner } = require(request.modules.jestRunner) as TestRunnerModule;
   const Runtime = (require(request.modules.jestRuntime) as RuntimeModule).default;
   const HasteMap = (require(request.modules.jestHasteMap) as HasteMapModule).default;
   const { preloadResolver } = require(request.modules.jestResolve) as ResolveModule;
-  await post({ type: 'loaded', loadMs: performance.now() - started });
-
-  const { config, globalConfig } = request;
+  const { config } = request;
   const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(request.moduleMap);
   if (typeof preloadResolver === 'function') await preloadResolver(config.resolver);
   const resolver = Runtime.createResolver(config, moduleMap);
-  const runner = new TestRunner(globalConfig, {
+  warmModules(request);
+  await post({ type: 'loaded', loadMs: performance.now() - started });
+  return { request, TestRunner, context: { config, moduleMap, resolver } as unknown as Context };
+}
+
+async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
+  const { TestRunner, context } = prepared;
+  const runner = new TestRunner(prepared.request.globalConfig, {
     ...(request.changedFiles ? { changedFiles: new Set(request.changedFiles) } : {}),
     ...(request.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: new Set(request.sourcesRelatedToTestsInChangedFiles) } : {}),
   });
@@ -56,16 +88,16 @@ async function runFile(request: RunRequest): Promise<void> {
   runner.on('test-case-start', (args: TestEvents['test-case-start']) => post({ type: 'test-case-start', args }));
   runner.on('test-case-result', ([testPath, result]: TestEvents['test-case-result']) => post({ type: 'test-case-result', args: [testPath, result] }));
   runner.on('test-file-success', ([, result]: TestEvents['test-file-success']) => {
-    outcome = { type: 'result', result };
+    outcome = { type: 'result', result, stats: { maxRss: process.resourceUsage().maxRSS * 1024 } };
   });
   runner.on('test-file-failure', ([, error]: TestEvents['test-file-failure']) => {
     outcome = { type: 'failure', error: toSerializableError(error) };
   });
 
-  const context = { config, moduleMap, resolver } as unknown as Parameters<TestRunnerClass['runTests']>[0][number]['context'];
   const watcher = { isInterrupted: () => false, isWatchMode: () => false, on: () => () => undefined, setState: () => undefined } as unknown as Parameters<TestRunnerClass['runTests']>[1];
   await runner.runTests([{ path: request.testPath, context }], watcher, { serial: true });
   await post(outcome ?? { type: 'failure', error: toSerializableError(new Error('Jest finished the file without a result')) });
+  flushCompileCache();
 }
 
 function main(): void {
@@ -74,16 +106,23 @@ function main(): void {
     process.stderr.write('mount-sandbox: the Jest child must be started by the mount-sandbox runner\n');
     exit(2);
   }
-  // The parent is gone (e.g. --bail called exit()): nothing is left to report to.
-  process.on('disconnect', () => exit(130));
-  process.once('message', (request: RunRequest) => {
-    runFile(request).then(
-      () => exit(0),
-      async (error: unknown) => {
-        await post({ type: 'failure', error: toSerializableError(error) });
-        exit(1);
-      },
-    );
+  // The parent is gone (--bail called exit()), or a test closed the channel: nothing is left to report to.
+  process.on('disconnect', () => {
+    process.stderr.write('mount-sandbox: the channel to the runner closed (the run ended, or a test called process.disconnect()); exiting\n');
+    exit(1);
+  });
+  let prepared: Promise<Prepared> | undefined;
+  const fail = async (error: unknown): Promise<void> => {
+    await post({ type: 'failure', error: toSerializableError(error) });
+    exit(1);
+  };
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'prepare' && prepared === undefined) {
+      prepared = prepare(message);
+      prepared.catch(fail);
+    } else if (message.type === 'run' && prepared !== undefined) {
+      prepared.then((ready) => runFile(ready, message)).then(() => exit(0), fail);
+    }
   });
 }
 

@@ -99,8 +99,16 @@ export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | st
   return checkOptions(JSON.parse(JSON.stringify(merged)) as unknown, `${PROJECT_OPTIONS} with ${DOCBLOCK_OPTIONS}`, config.rootDir);
 }
 
+/** `<cacheDirectory>/mount-sandbox`: what sandboxed files get as their cacheDirectory. */
+export function sandboxCacheOf(config: Config.ProjectConfig): string {
+  fs.mkdirSync(config.cacheDirectory, { recursive: true });
+  return path.join(fs.realpathSync(config.cacheDirectory), 'mount-sandbox');
+}
+
 export interface FilePlan {
   spec: SandboxSpec;
+  /** The child's cacheDirectory. */
+  cacheDirectory: string;
   options: CheckedOptions;
   /** Host directories this plan created, deepest first, for removal if they stay empty. */
   createdDirs: string[];
@@ -118,9 +126,12 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     if (first === undefined) return;
     for (let at = dir; at.startsWith(first); at = path.dirname(at)) createdDirs.push(at);
   };
-  // ts-jest, babel-jest and the v8 coverage source maps all live here, shared across files and runs.
-  ensureDir(config.cacheDirectory);
-  writable.push({ type: 'bind', source: config.cacheDirectory, dest: fs.realpathSync(config.cacheDirectory), origin: 'Jest cacheDirectory' });
+  // ts-jest, babel-jest and the v8 coverage source maps live here, shared by the sandboxed files across runs.
+  // Not Jest's own cacheDirectory: Jest's process runs what it finds there (transformed globalSetup,
+  // its haste map), so a sandbox that could write it could run code on the host.
+  const cacheDirectory = sandboxCacheOf(config);
+  ensureDir(cacheDirectory);
+  writable.push({ type: 'bind', source: cacheDirectory, dest: cacheDirectory, origin: 'the sandboxes\' cache, in Jest\'s cacheDirectory' });
   if (globalConfig.updateSnapshot !== 'none') {
     const snapshotDir = path.dirname(await snapshotPathOf(config, test.path));
     ensureDir(snapshotDir);
@@ -145,5 +156,5 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     mounts: writable,
     mustSee,
   }, tools);
-  return { spec, options, createdDirs };
+  return { spec, options, cacheDirectory, createdDirs };
 }

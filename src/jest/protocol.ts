@@ -12,24 +12,40 @@ export interface JestModulePaths {
   jestResolve: string;
 }
 
-export interface RunRequest {
-  type: 'run';
-  testPath: string;
+/**
+ * Sent as soon as the sandbox is up: the child loads Jest and rebuilds the
+ * resolver while it waits for a free slot, so that a prepared sandbox is
+ * ready the moment the previous file ends.
+ */
+export interface PrepareRequest {
+  type: 'prepare';
   globalConfig: Config.GlobalConfig;
   config: Config.ProjectConfig;
   moduleMap: SerializableModuleMap;
+  modules: JestModulePaths;
+}
+
+export interface RunRequest {
+  type: 'run';
+  testPath: string;
   workerId: number;
   /** Kept undefined (not empty) when Jest gave none: coverage filtering tells them apart. */
   changedFiles?: string[];
   sourcesRelatedToTestsInChangedFiles?: string[];
-  modules: JestModulePaths;
+}
+
+export type ParentMessage = PrepareRequest | RunRequest;
+
+export interface ChildStats {
+  /** Peak resident set size of the child, bytes. */
+  maxRss: number;
 }
 
 export type ChildMessage =
   | { type: 'loaded'; loadMs: number }
   | { type: 'test-case-start'; args: TestEvents['test-case-start'] }
   | { type: 'test-case-result'; args: [string, TestCaseResult] }
-  | { type: 'result'; result: TestResult }
+  | { type: 'result'; result: TestResult; stats: ChildStats }
   | { type: 'failure'; error: SerializableError };
 
 /** Set on globalThis by the child before any test code; the environment refuses to run without it. */
@@ -46,4 +62,21 @@ export function toSerializableError(error: unknown): SerializableError {
     };
   }
   return { message: String(error), stack: '', type: 'Error' };
+}
+
+/**
+ * Node's 'advanced' IPC serialization throws a plain Error ("… could not be
+ * cloned") for values structured clone refuses, such as the Symbol-keyed
+ * asymmetric matchers in a failed assertion's details.
+ */
+export function isCloneError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'DataCloneError' || /could not be cloned/.test(error.message));
+}
+
+/** A JSON round trip that keeps what reporters need of Errors (message, stack) and drops what cannot travel. */
+export function toJsonSafe<T>(message: T): T {
+  return JSON.parse(JSON.stringify(message, (_key, value: unknown) => {
+    if (value instanceof Error) return { ...value, name: value.name, message: value.message, stack: value.stack };
+    return typeof value === 'bigint' ? value.toString() : value;
+  })) as T;
 }

@@ -7,14 +7,15 @@ import type { Config } from '@jest/types';
 import type TestRunnerClass from 'jest-runner';
 import type { TestRunnerContext, TestRunnerOptions, TestWatcher, UnsubscribeFn } from 'jest-runner';
 import fs from 'node:fs';
+import os from 'node:os';
 import { formatError } from '../errors';
 import { detectHostSupport, type HostSupport } from '../sandbox/host-support';
 import type { SandboxProcess } from '../sandbox/launcher';
 import { findTools } from '../sandbox/tools';
 import { isSandboxed } from './file-plan';
 import { jestModules } from './jest-modules';
-import { toSerializableError, type RunRequest } from './protocol';
-import { FileFailure, runSandboxedFile, type FileRunContext } from './sandboxed-file';
+import { toSerializableError } from './protocol';
+import { FileFailure, SandboxedFile, type FileRunContext } from './sandboxed-file';
 
 type EventName = keyof TestEvents;
 type Listener<Name extends EventName> = (data: TestEvents[Name]) => void | Promise<void>;
@@ -88,58 +89,89 @@ export default class MountSandboxRunner {
     }
     if (support.note) process.stderr.write(`mount-sandbox: ${support.note}\n`);
 
+    const running = new Set<SandboxedFile>();
+    const waiting: Array<Promise<SandboxedFile>> = [];
     const stopOnInterrupt = watcher.on('change', (state: { interrupted?: boolean }) => {
-      if (state.interrupted) for (const sandbox of this.#running) sandbox.kill();
+      if (!state.interrupted) return;
+      for (const file of running) file.dispose();
+      for (const file of waiting) void file.then((f) => f.dispose(), () => undefined);
     });
-    const moduleMaps = new Map<string, RunRequest['moduleMap']>();
+    const moduleMaps = new Map<string, FileRunContext['moduleMap']>();
     const createdDirs = new Set<string>();
     const noticed = new Set<string>();
+    const contextFor = (test: Test): FileRunContext => {
+      const { config, moduleMap } = test.context;
+      let serializable = moduleMaps.get(config.id);
+      if (!serializable) {
+        serializable = moduleMap.toJSON();
+        moduleMaps.set(config.id, serializable);
+      }
+      return {
+        globalConfig: this.#globalConfig,
+        runnerContext: this.#context,
+        tools,
+        mode: support.mode,
+        moduleMap: serializable,
+        createdDirs,
+        notice: (key, line) => {
+          if (noticed.has(key)) return;
+          noticed.add(key);
+          process.stderr.write(`mount-sandbox: ${line}\n`);
+        },
+        emit: (name, args) => this.#events.emit(name, args),
+        track: (sandbox) => {
+          this.#running.add(sandbox);
+          return () => this.#running.delete(sandbox);
+        },
+      };
+    };
+
     // Each file has its own process anyway, so Jest's "run in band because the tests are fast" adds nothing;
-    // an explicit --runInBand (or --detectOpenHandles) still means one sandbox at a time.
+    // an explicit --runInBand (or --detectOpenHandles) still means one file at a time.
     const concurrency = this.#globalConfig.runInBand || this.#globalConfig.detectOpenHandles ? 1 : Math.max(1, this.#globalConfig.maxWorkers);
-    const queue = [...tests];
+    // Sandboxes launched ahead of a free slot: their Node starts and loads Jest while other files run.
+    const lookahead = Math.max(1, Math.min(concurrency, os.availableParallelism()));
+    const queue = tests.map((test) => ({ test, file: undefined as Promise<SandboxedFile> | undefined }));
+    let next = 0;
+    const topUp = (): void => {
+      for (let i = next; i < queue.length && waiting.length < lookahead && !watcher.isInterrupted(); i++) {
+        const entry = queue[i];
+        if (entry.file !== undefined) continue;
+        const launched = SandboxedFile.launch(entry.test, contextFor(entry.test));
+        launched.catch(() => undefined);
+        entry.file = launched;
+        waiting.push(launched);
+      }
+    };
     const worker = async (workerId: number): Promise<void> => {
-      for (let test = queue.shift(); test !== undefined; test = queue.shift()) {
-        if (watcher.isInterrupted()) return;
-        const { config, moduleMap } = test.context;
-        let serializable = moduleMaps.get(config.id);
-        if (!serializable) {
-          serializable = moduleMap.toJSON();
-          moduleMaps.set(config.id, serializable);
-        }
-        const ctx: FileRunContext = {
-          globalConfig: this.#globalConfig,
-          runnerContext: this.#context,
-          tools,
-          mode: support.mode,
-          workerId,
-          moduleMap: serializable,
-          createdDirs,
-          notice: (key, line) => {
-            if (noticed.has(key)) return;
-            noticed.add(key);
-            process.stderr.write(`mount-sandbox: ${line}\n`);
-          },
-          emit: (name, args) => this.#events.emit(name, args),
-          track: (sandbox) => {
-            this.#running.add(sandbox);
-            return () => this.#running.delete(sandbox);
-          },
-        };
-        await this.#events.emit('test-file-start', [test]);
+      while (next < queue.length && !watcher.isInterrupted()) {
+        const entry = queue[next++];
+        entry.file ??= SandboxedFile.launch(entry.test, contextFor(entry.test));
+        const index = waiting.indexOf(entry.file);
+        if (index >= 0) waiting.splice(index, 1);
+        topUp();
+        await this.#events.emit('test-file-start', [entry.test]);
         try {
-          const result = await runSandboxedFile(test, ctx);
-          await this.#events.emit('test-file-success', [test, result]);
+          const file = await entry.file;
+          running.add(file);
+          try {
+            const result = await file.run(workerId);
+            await this.#events.emit('test-file-success', [entry.test, result]);
+          } finally {
+            running.delete(file);
+          }
         } catch (error) {
           if (watcher.isInterrupted()) return;
-          await this.#events.emit('test-file-failure', [test, failureOf(error)]);
+          await this.#events.emit('test-file-failure', [entry.test, failureOf(error)]);
         }
       }
     };
     try {
+      topUp();
       await Promise.all(Array.from({ length: Math.min(concurrency, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
       stopOnInterrupt();
+      for (const launched of waiting) void launched.then((f) => f.dispose(), () => undefined);
       for (const sandbox of this.#running) sandbox.kill();
       for (const dir of createdDirs) {
         try {

@@ -1,19 +1,21 @@
-// One test file's life in Jest's process: launch its sandbox, hand the child
-// the run request, relay its events, and turn every way it can end into
-// either Jest's TestResult or a failure that says what happened.
+// One test file's life in Jest's process: launch its sandbox (early, while
+// another file still runs), let the child load Jest, hand it the file when a
+// slot is free, relay its events, and turn every way it can end into either
+// Jest's TestResult or a failure that says what happened.
 import type { SerializableError, Test, TestEvents, TestResult } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
+import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { debug, debugEnabled } from '../debug';
 import { formatError } from '../errors';
-import { SandboxProcess } from '../sandbox/launcher';
+import { SandboxProcess, type ExitStatus, type SetupReport } from '../sandbox/launcher';
 import type { Tools } from '../sandbox/protocol';
-import type { IsolationMode } from '../sandbox/spec';
-import { JEST_DEFAULT_PROJECT, planTestFile } from './file-plan';
+import type { IsolationMode, MountOp } from '../sandbox/spec';
+import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
 import { jestModules } from './jest-modules';
-import { toSerializableError, type ChildMessage, type RunRequest } from './protocol';
+import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const CHILD_SCRIPT = path.join(__dirname, 'child.js');
 /** How much of a crashed child's output a failure message quotes. */
@@ -27,8 +29,7 @@ export interface FileRunContext {
   runnerContext: TestRunnerContext;
   tools: Tools;
   mode: IsolationMode;
-  workerId: number;
-  moduleMap: RunRequest['moduleMap'];
+  moduleMap: PrepareRequest['moduleMap'];
   emit: EmitCaseEvent;
   /** Folders created on the host for this run, to remove afterwards if still empty. */
   createdDirs: Set<string>;
@@ -55,7 +56,7 @@ function shellQuote(word: string): string {
 }
 
 /** The `mount-sandbox run` line that rebuilds this file's sandbox, for debugging a test from the shell. */
-export function equivalentCommand(test: Test, plan: Awaited<ReturnType<typeof planTestFile>>): string {
+export function equivalentCommand(test: Test, plan: FilePlan): string {
   const { config } = test.context;
   const options = { ...plan.options, project: plan.options.project ?? JEST_DEFAULT_PROJECT.mode };
   const writable = plan.spec.mounts.filter((op) => op.type === 'bind' && (op.origin ?? '').match(/cacheDirectory|snapshots/));
@@ -77,98 +78,232 @@ function tail(text: string): string {
   return text.length > OUTPUT_TAIL ? `…${text.slice(-OUTPUT_TAIL)}` : text;
 }
 
-export async function runSandboxedFile(test: Test, ctx: FileRunContext): Promise<TestResult> {
-  const plan = await planTestFile(test, ctx.globalConfig, ctx.tools);
-  for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
-  const env: Record<string, string> = { ...plan.spec.env, JEST_WORKER_ID: String(ctx.workerId) };
-  if (process.stdout.isTTY && env.FORCE_COLOR === undefined && env.NO_COLOR === undefined) env.FORCE_COLOR = '1';
-  const sandbox = new SandboxProcess({
-    spec: { ...plan.spec, env },
-    command: [process.execPath, ...childExecArgv(ctx.globalConfig), CHILD_SCRIPT],
-    mode: ctx.mode,
-    tools: ctx.tools,
-    stdio: 'pipe',
-    ipc: 'advanced',
-  });
-  const untrack = ctx.track(sandbox);
-  if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
-  let output = '';
-  for (const stream of [sandbox.child.stdout, sandbox.child.stderr]) {
-    stream?.setEncoding('utf8').on('data', (chunk: string) => {
-      output = tail(output + chunk);
-      // Like jest-runner's workers: the child's raw output reaches the user's terminal.
-      (stream === sandbox.child.stdout ? process.stdout : process.stderr).write(chunk);
-    });
-  }
-
-  let outcome: ChildMessage | undefined;
-  let relay = Promise.resolve();
-  let loadedAt: number | undefined;
-  sandbox.child.on('message', (message: ChildMessage) => {
-    if (message.type === 'loaded') {
-      loadedAt = performance.timeOrigin + performance.now();
-    } else if (message.type === 'test-case-start' || message.type === 'test-case-result') {
-      relay = relay.then(() => ctx.emit(message.type, message.args as TestEvents[typeof message.type]));
-    } else if (message.type === 'result' || message.type === 'failure') {
-      outcome = message;
-    }
-  });
-
-  const { config } = test.context;
-  const request: RunRequest = {
-    type: 'run',
-    testPath: test.path,
-    globalConfig: ctx.globalConfig,
-    config,
-    moduleMap: ctx.moduleMap,
-    workerId: ctx.workerId,
-    ...(ctx.runnerContext.changedFiles ? { changedFiles: [...ctx.runnerContext.changedFiles] } : {}),
-    ...(ctx.runnerContext.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: [...ctx.runnerContext.sourcesRelatedToTestsInChangedFiles] } : {}),
-    modules: jestModules(),
+function describeExit(status: ExitStatus, output: string): SerializableError {
+  const signal = status.signal ?? signalOfExitCode(status.code);
+  const how = signal ? `was killed by ${signal} (exit status ${status.code})` : `exited with code ${status.code}`;
+  const hint = signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : '';
+  const printed = output.trim() === '' ? ' It printed nothing.' : ` Its last output:\n${output.trimEnd()}`;
+  return {
+    message: `mount-sandbox: the sandboxed test process ${how}${hint} before reporting a result, e.g. through process.exit() or a crash.${printed}`,
+    stack: '',
+    type: 'Error',
   };
+}
+
+/**
+ * Snapshot folders are writable binds of the host's project. A symlink left
+ * there is harmless to later sandboxed runs (it resolves inside), but Jest
+ * run without the sandbox would write through it: remove such links.
+ */
+function removeLinksLeftIn(mounts: readonly MountOp[]): void {
+  for (const op of mounts) {
+    if (op.type !== 'bind' || !(op.origin ?? '').startsWith('snapshots of')) continue;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(op.source, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (!entry.isSymbolicLink()) continue;
+      const link = path.join(op.source, entry.name);
+      try {
+        fs.unlinkSync(link);
+        process.stderr.write(`mount-sandbox: removed the symlink ${link}, which a sandboxed test left in a snapshot folder\n`);
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/** The shape check for what the child sends; anything else is dropped. */
+export function parseChildMessage(raw: unknown): ChildMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const message = raw as Record<string, unknown>;
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+  switch (message.type) {
+    case 'loaded':
+      return typeof message.loadMs === 'number' ? (message as unknown as ChildMessage) : undefined;
+    case 'test-case-start':
+    case 'test-case-result':
+      return Array.isArray(message.args) && message.args.length === 2 && typeof message.args[0] === 'string' && isObject(message.args[1])
+        ? (message as unknown as ChildMessage)
+        : undefined;
+    case 'result':
+      return isObject(message.result) && Array.isArray(message.result.testResults) && isObject(message.stats)
+        ? (message as unknown as ChildMessage)
+        : undefined;
+    case 'failure':
+      return isObject(message.error) && typeof message.error.message === 'string' ? (message as unknown as ChildMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function send(sandbox: SandboxProcess, message: ParentMessage): void {
   try {
-    sandbox.child.send(request);
+    sandbox.child.send(message);
   } catch (error) {
-    // Config values structured clone refuses (none in a normalized config, but a preset may add some).
-    if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
-    sandbox.child.send(JSON.parse(JSON.stringify(request)) as RunRequest);
+    // Values structured clone refuses (none in a normalized config, but a preset may add some).
+    if (!isCloneError(error)) throw error;
+    sandbox.child.send(toJsonSafe(message));
+  }
+}
+
+/**
+ * A test file whose sandbox is launched and whose child is loading Jest.
+ * `run()` hands it the file; `dispose()` ends it, whatever state it is in.
+ */
+export class SandboxedFile {
+  readonly #test: Test;
+  readonly #ctx: FileRunContext;
+  readonly #plan: FilePlan;
+  readonly #sandbox: SandboxProcess;
+  readonly #untrack: () => void;
+  #output = '';
+  #outcome: ChildMessage | undefined;
+  #relay = Promise.resolve();
+  #loadedAt: number | undefined;
+  #running = false;
+
+  private constructor(test: Test, ctx: FileRunContext, plan: FilePlan) {
+    this.#test = test;
+    this.#ctx = ctx;
+    this.#plan = plan;
+    const env: Record<string, string> = { ...plan.spec.env };
+    if (process.stdout.isTTY && env.FORCE_COLOR === undefined && env.NO_COLOR === undefined) env.FORCE_COLOR = '1';
+    this.#sandbox = new SandboxProcess({
+      spec: { ...plan.spec, env },
+      command: [process.execPath, ...childExecArgv(ctx.globalConfig), CHILD_SCRIPT],
+      mode: ctx.mode,
+      tools: ctx.tools,
+      stdio: 'pipe',
+      ipc: 'advanced',
+    });
+    this.#untrack = ctx.track(this.#sandbox);
+    if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
+    for (const stream of [this.#sandbox.child.stdout, this.#sandbox.child.stderr]) {
+      stream?.setEncoding('utf8').on('data', (chunk: string) => {
+        this.#output = tail(this.#output + chunk);
+        // Like jest-runner's workers: the child's raw output reaches the user's terminal.
+        (stream === this.#sandbox.child.stdout ? process.stdout : process.stderr).write(chunk);
+      });
+    }
+    this.#sandbox.child.on('message', (message: unknown) => this.#receive(message));
+    const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
+    const prepare: PrepareRequest = { type: 'prepare', globalConfig: ctx.globalConfig, config, moduleMap: ctx.moduleMap, modules: jestModules() };
+    send(this.#sandbox, prepare);
   }
 
-  let setupError: unknown;
-  sandbox.ready.catch((error: unknown) => {
-    setupError = error;
-  });
-  try {
-    const status = await sandbox.exited;
-    const report = await sandbox.ready.catch(() => undefined);
-    await relay;
-    const project = plan.spec.mounts.find((op) => op.type === 'overlay' && op.origin === JEST_DEFAULT_PROJECT.origin);
-    if (project && report?.overlays[project.dest] === 'ro-bind') {
-      ctx.notice('overlay-fallback', 'overlayfs is refused in a user namespace here (it needs Linux >= 5.11), so the project is read-only instead of a discarded overlay; set testEnvironmentOptions.sandbox.project to "readonly" to silence this');
+  /** Plans and launches; bad options fail here, before anything is launched. */
+  static async launch(test: Test, ctx: FileRunContext): Promise<SandboxedFile> {
+    const plan = await planTestFile(test, ctx.globalConfig, ctx.tools);
+    for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
+    return new SandboxedFile(test, ctx, plan);
+  }
+
+  /**
+   * Test code can reach the real `process.send`, so anything may arrive here:
+   * only well-formed messages count, the first outcome wins, and a reporter
+   * that chokes on forged event data fails this file rather than the run.
+   */
+  #receive(raw: unknown): void {
+    const message = parseChildMessage(raw);
+    if (message === undefined || this.#outcome !== undefined) return;
+    if (message.type === 'loaded') {
+      this.#loadedAt = performance.timeOrigin + performance.now();
+    } else if (message.type === 'test-case-start' || message.type === 'test-case-result') {
+      if (message.args[0] !== this.#test.path) return;
+      const name = message.type;
+      const args = message.args as TestEvents[typeof name];
+      this.#relay = this.#relay.then(() => this.#ctx.emit(name, args)).catch((error: unknown) => {
+        this.#outcome ??= { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: a ${name} event from the sandbox could not be reported: ${error instanceof Error ? error.message : String(error)}`)) };
+      });
+    } else {
+      this.#outcome = message;
     }
-    if (debugEnabled()) {
-      const end = performance.timeOrigin + performance.now();
-      const t = report?.timings;
-      debug(`${path.relative(process.cwd(), test.path)}: ` + (t
-        ? `launch→init ${(t.initStartedAt - sandbox.launchedAt).toFixed(0)} ms, mounts ${t.mountMs.toFixed(1)} ms, ` +
-          `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loadedAt ? (loadedAt - t.execAt).toFixed(0) : '?'} ms, ` +
-          `run ${loadedAt ? (end - loadedAt).toFixed(0) : '?'} ms, `
-        : '') + `total ${(end - sandbox.launchedAt).toFixed(0)} ms`);
+  }
+
+  async run(workerId: number): Promise<TestResult> {
+    this.#running = true;
+    const { runnerContext } = this.#ctx;
+    const startedAt = performance.timeOrigin + performance.now();
+    const request: RunRequest = {
+      type: 'run',
+      testPath: this.#test.path,
+      workerId,
+      ...(runnerContext.changedFiles ? { changedFiles: [...runnerContext.changedFiles] } : {}),
+      ...(runnerContext.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: [...runnerContext.sourcesRelatedToTestsInChangedFiles] } : {}),
+    };
+    if (this.#sandbox.child.connected) send(this.#sandbox, request);
+    try {
+      const status = await this.#sandbox.exited;
+      const report: SetupReport | Error = await this.#sandbox.ready.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      await this.#relay;
+      if (!(report instanceof Error)) this.#noticeFallbacks(report);
+      this.#debugTimings(report instanceof Error ? undefined : report, startedAt);
+      const outcome = this.#outcome;
+      if (outcome?.type === 'result') return this.#sanitize(outcome.result);
+      if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
+      if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
+      throw new FileFailure(describeExit(status, this.#output));
+    } finally {
+      this.dispose();
+      removeLinksLeftIn(this.#plan.spec.mounts);
     }
-    if (outcome?.type === 'result') return outcome.result;
-    if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
-    if (setupError !== undefined) throw new FileFailure(toSerializableError(new Error(formatError(setupError))));
-    const signal = status.signal ?? signalOfExitCode(status.code);
-    const how = signal ? `was killed by ${signal} (exit status ${status.code})` : `exited with code ${status.code}`;
-    const hint = signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : '';
-    const printed = output.trim() === '' ? ' It printed nothing.' : ` Its last output:\n${output.trimEnd()}`;
-    throw new FileFailure({
-      message: `mount-sandbox: the sandboxed test process ${how}${hint} before reporting a result, e.g. through process.exit() or a crash.${printed}`,
-      stack: '',
-      type: 'Error',
-    });
-  } finally {
-    untrack();
-    sandbox.kill();
+  }
+
+  /**
+   * The result comes from code we do not trust. Jest's process acts on two of
+   * its fields: the file path, and the v8 coverage source maps it reads from
+   * disk. Pin the first, and keep the second inside the sandboxes' cache.
+   */
+  #sanitize(result: TestResult): TestResult {
+    const cache = this.#plan.cacheDirectory;
+    for (const entry of result.v8Coverage ?? []) {
+      const transform = entry.codeTransformResult;
+      if (!transform?.sourceMapPath) continue;
+      let real: string | undefined;
+      try {
+        real = fs.realpathSync(transform.sourceMapPath);
+      } catch {
+        real = undefined;
+      }
+      if (real === undefined || !real.startsWith(`${cache}${path.sep}`)) transform.sourceMapPath = null;
+    }
+    return { ...result, testFilePath: this.#test.path };
+  }
+
+  #noticeFallbacks(report: SetupReport): void {
+    const project = this.#plan.spec.mounts.find((op) => op.type === 'overlay' && op.origin === JEST_DEFAULT_PROJECT.origin);
+    if (project?.type === 'overlay' && report.overlays[project.dest] === 'ro-bind') {
+      const why = project.skipOverlay ?? 'overlayfs is refused in a user namespace here (it needs Linux >= 5.11)';
+      this.#ctx.notice('overlay-fallback', `${why}, so the project is read-only instead of a discarded overlay; set testEnvironmentOptions.sandbox.project to "readonly" to silence this`);
+    }
+  }
+
+  #debugTimings(report: SetupReport | undefined, startedAt: number): void {
+    if (!debugEnabled()) return;
+    const end = performance.timeOrigin + performance.now();
+    const t = report?.timings;
+    const loaded = this.#loadedAt;
+    const stats = this.#outcome?.type === 'result' ? this.#outcome.stats : undefined;
+    debug(`${path.relative(process.cwd(), this.#test.path)}: ` + (t
+      ? `launch→init ${(t.initStartedAt - this.#sandbox.launchedAt).toFixed(0)} ms, mounts ${t.mountMs.toFixed(1)} ms, ` +
+        `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loaded ? (loaded - t.execAt).toFixed(0) : '?'} ms, ` +
+        `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
+      : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms` +
+      (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : ''));
+  }
+
+  /** Ends the sandbox and everything in it; safe to call twice. */
+  dispose(): void {
+    this.#untrack();
+    this.#sandbox.kill();
+  }
+
+  get running(): boolean {
+    return this.#running;
   }
 }

@@ -1,6 +1,7 @@
 // Turns raw options (from a Jest config, a docblock or a JSON file) into
 // checked SandboxOptions. One small check per option; every error names the
 // option path, the value and what was expected, and no launch happens.
+import fs from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors';
 import { parseSize } from '../sandbox/size';
@@ -97,15 +98,25 @@ function expectHostPath(value: unknown, at: string, rootDir: string): string {
   return path.resolve(rootDir, replaced);
 }
 
-function checkPrivileged(source: string, target: string, allowed: boolean, at: string): void {
+/** `shown` is the path as the user wrote it, when `source` is its realpath. */
+function checkPrivileged(source: string, target: string, allowed: boolean, at: string, shown = source): void {
   if (allowed) return;
   for (const [what, p, field] of [['source', source, 'source'], ['target', target, 'target']] as const) {
     const tree = PRIVILEGED_TREES.find((t) => isUnder(p, t));
     const socket = RUNTIME_SOCKETS.find((s) => p === s);
     if (tree || socket) {
-      throw configError(`${at}.${field}`, `the ${what} ${p} is ${socket ? 'a container runtime socket, which is root on the host' : `under ${tree}, which can expose or reconfigure the host`}`,
+      const named = field === 'source' && shown !== p ? `${shown} (really ${p})` : p;
+      throw configError(`${at}.${field}`, `the ${what} ${named} is ${socket ? 'a container runtime socket, which is root on the host' : `under ${tree}, which can expose or reconfigure the host`}`,
         'set allowPrivileged: true on this bind if you really mean it');
     }
+  }
+}
+
+function realpathOf(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
   }
 }
 
@@ -128,7 +139,17 @@ function normalizeBind(raw: unknown, at: string, rootDir: string): Required<Pick
   const allowPrivileged = expectBoolean(raw.allowPrivileged, `${at}.allowPrivileged`) ?? false;
   const propagation = expectOneOf(raw.propagation, ['private', 'slave'] as const, `${at}.propagation`);
   if (raw.target === undefined) expectTarget(source, `${at}.source`);
+  if (propagation === 'slave' && writable !== true) {
+    throw configError(`${at}.propagation`, 'a "slave" bind receives mounts the host makes later, with the host\'s flags: they cannot be kept read-only',
+      'set writable: true on this bind to accept that, or drop propagation');
+  }
   checkPrivileged(source, target, allowPrivileged, at);
+  // The real path too: /var/run is /run, and a symlink in the project may point anywhere.
+  const real = realpathOf(source);
+  if (real === undefined && optional !== true) {
+    throw configError(`${at}.source`, `bind source ${source} does not exist`, 'create it, fix the path, or set optional: true');
+  }
+  if (real !== undefined && real !== source) checkPrivileged(real, target, allowPrivileged, at, source);
   return {
     source, target,
     ...(writable !== undefined ? { writable } : {}),
@@ -180,7 +201,11 @@ export function checkOptions(raw: unknown, at: string, rootDir: string): Checked
     out.fixtures = {};
     for (const [target, source] of Object.entries(raw.fixtures)) {
       const field = `${at}.fixtures[${JSON.stringify(target)}]`;
-      out.fixtures[expectTarget(target, field)] = expectHostPath(source, field, rootDir);
+      const hostPath = expectHostPath(source, field, rootDir);
+      const real = realpathOf(hostPath);
+      if (real === undefined) throw configError(field, `fixture source ${hostPath} does not exist`, 'point it at an existing directory');
+      if (!fs.statSync(real).isDirectory()) throw configError(field, `${hostPath} is not a directory`);
+      out.fixtures[expectTarget(target, field)] = hostPath;
     }
   }
   const project = expectOneOf<ProjectMode>(raw.project, ['overlay', 'readonly', 'writable'], `${at}.project`);

@@ -3,7 +3,9 @@
 // needs on top (CLI flags, Jest's cache and snapshot folders), then
 // validation and symlink resolution. Everything that can be wrong is
 // reported here, before launch.
+import fs from 'node:fs';
 import os from 'node:os';
+import { configError } from '../errors';
 import path from 'node:path';
 import type { CheckedOptions } from '../options/validate';
 import { defaultSpec, READONLY_PROJECT, visibilityMounts, type HostFacts, type HostView, type ProjectChoice } from './defaults';
@@ -95,5 +97,29 @@ export function planSandbox(request: SandboxRequest, tools: Tools, host: HostVie
   const hostname = request.hostname ?? options.hostname;
   if (hostname !== undefined) spec.hostname = hostname;
   if (request.cwd !== undefined) spec.cwd = request.cwd;
-  return resolveSpec(spec, host);
+  return resolveSpec(markUnusableOverlays(spec), host);
+}
+
+/**
+ * Only the caller's own uid is mapped into the sandbox, and overlayfs cannot
+ * copy up a file whose owner is not mapped (EOVERFLOW on the first write). A
+ * tree that is not the caller's therefore gets its fallback straight away,
+ * and an explicit overlay fails here, before launch.
+ */
+function markUnusableOverlays(spec: SandboxSpec): SandboxSpec {
+  const uid = process.getuid?.() ?? 0;
+  const mounts = spec.mounts.map((op) => {
+    if (op.type !== 'overlay') return op;
+    let owner: number;
+    try {
+      owner = fs.statSync(op.source).uid;
+    } catch {
+      return op; // resolveSpec reports a missing source
+    }
+    if (owner === uid) return op;
+    const why = `${op.source} belongs to uid ${owner}, not to you (uid ${uid}); overlayfs in a user namespace cannot copy up files of other users`;
+    if (op.fallback === 'fail') throw configError(op.origin ?? 'project', why, 'run the tests as the owner of the tree, or use project: "readonly"');
+    return { ...op, skipOverlay: why };
+  });
+  return { ...spec, mounts };
 }

@@ -91,7 +91,8 @@ function applyBind(op: BindOp): void {
   ensureMountPoint(op, dest, directory);
   try {
     sys.mount(source, dest, null, MS_BIND | MS_REC);
-    if (op.propagation === 'slave') sys.mount(null, dest, null, MS_SLAVE | MS_REC);
+    // The whole tree was made a slave of the host; a private bind must not receive mounts the host makes later.
+    sys.mount(null, dest, null, (op.propagation === 'slave' ? MS_SLAVE : MS_PRIVATE) | MS_REC);
   } catch (error) {
     fail(op, 'bind mount failed', error);
   }
@@ -110,7 +111,8 @@ function mountTmpfs(op: MountOp, dest: string, mode: number, size: number | unde
 
 function applyDev(op: MountOp): void {
   const dest = inNewRoot(op.dest);
-  mountTmpfs(op, dest, 0o755, 1024 * 1024, MS_NOSUID | MS_NOEXEC);
+  // nodev on the tmpfs itself; the device nodes are binds with their own flags.
+  mountTmpfs(op, dest, 0o755, 1024 * 1024, MS_NOSUID | MS_NODEV | MS_NOEXEC);
   for (const name of DEVICES) {
     const node = path.join(dest, name);
     fs.closeSync(fs.openSync(node, 'w', 0o666));
@@ -171,9 +173,9 @@ function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): vo
   }
   fs.mkdirSync(`${scratch}/work`, { mode: 0o755 });
   const data = `lowerdir=${escapeOverlayPath(source)},upperdir=${scratch}/upper,workdir=${scratch}/work`;
-  let refusal: unknown;
+  let refusal: unknown = op.skipOverlay === undefined ? undefined : new Error(op.skipOverlay);
   // userxattr is what lets an unprivileged user namespace mount overlayfs (Linux >= 5.11); real root can do without.
-  for (const options of [`${data},userxattr`, data]) {
+  for (const options of op.skipOverlay === undefined ? [`${data},userxattr`, data] : []) {
     try {
       sys.mount('overlay', dest, 'overlay', MS_NOSUID | MS_NODEV, options);
       methods[op.dest] = 'overlay';
@@ -196,7 +198,7 @@ function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): vo
       methods[op.dest] = 'ro-bind';
       return;
     case 'fail':
-      fail(op, 'overlayfs was refused (it needs Linux >= 5.11 in a user namespace)', refusal);
+      fail(op, 'overlayfs cannot be used', refusal ?? new Error('it needs Linux >= 5.11 in a user namespace'));
   }
 }
 

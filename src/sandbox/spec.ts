@@ -53,6 +53,8 @@ export interface OverlayOp extends MountOpBase {
   source: string;
   /** When overlayfs is refused: copy the tree onto the tmpfs, bind it read-only, or fail. */
   fallback: 'copy' | 'ro-bind' | 'fail';
+  /** Set when overlayfs is known not to work for this tree (and why): the fallback runs directly. */
+  skipOverlay?: string;
 }
 
 /** Makes a path under a bound tree unreadable: it appears as an empty directory or file. */

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Jest under mount-sandbox against plain jest-environment-node, in one run.
+// Suites: (a) 50 tiny files doing a little async fs, (b) 10 TypeScript files
+// through ts-jest, (c) the 20-file parity fixture, (d) one file with 500
+// tests. Each suite runs node and mount-sandbox alternately, with a warm
+// cache; only the ratios within this run mean anything.
+// Usage: node bench/jest.js [rounds=5] [suite letters, e.g. ad]
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const REPO = path.resolve(__dirname, '..');
+const rounds = Number(process.argv[2] ?? 5);
+const only = process.argv[3] ?? 'abcd';
+const jestBin = path.join(REPO, 'node_modules', 'jest', 'bin', 'jest.js');
+
+function write(file, text) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/** A project inside the repository, so that node_modules (jest, ts-jest, this package) resolve from it. */
+function project(name, files, extraConfig = '') {
+  const dir = path.join(REPO, 'bench', 'results', 'projects', name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  write(path.join(dir, 'package.json'), JSON.stringify({ name: `bench-${name}`, private: true }));
+  write(path.join(dir, 'jest.config.js'), `module.exports = { preset: ${JSON.stringify(path.join(REPO, 'jest-preset.js'))}, cacheDirectory: ${JSON.stringify(path.join(os.tmpdir(), 'mount-sandbox-bench-cache'))}, ${extraConfig} };\n`);
+  for (const [file, text] of Object.entries(files)) write(path.join(dir, file), text);
+  return dir;
+}
+
+function suites() {
+  const all = {};
+  if (only.includes('a')) {
+    const files = {};
+    for (let i = 0; i < 50; i++) {
+      files[`__tests__/fs-${i}.test.js`] = `const fs = require('fs');
+test('a little async fs ${i}', async () => {
+  await fs.promises.writeFile('/tmp/bench-${i}', 'x'.repeat(100));
+  expect(await fs.promises.readFile('/tmp/bench-${i}', 'utf8')).toHaveLength(100);
+});\n`;
+    }
+    all['a: 50 tiny async-fs files'] = project('a', files);
+  }
+  if (only.includes('b')) {
+    const files = { 'src/sum.ts': 'export interface Pair { a: number; b: number }\nexport const sum = ({ a, b }: Pair): number => a + b;\n' };
+    for (let i = 0; i < 10; i++) {
+      files[`__tests__/sum-${i}.test.ts`] = `import { sum } from '../src/sum';\ntest('sum ${i}', () => { const n: number = sum({ a: ${i}, b: 1 }); expect(n).toBe(${i + 1}); });\n`;
+    }
+    all['b: 10 TypeScript files (ts-jest)'] = project('b', files, `transform: { '^.+\\\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', target: 'es2020', strict: true } }] }`);
+  }
+  if (only.includes('c')) {
+    const dir = project('c', {});
+    fs.cpSync(path.join(REPO, 'fixtures', 'parity', '__tests__'), path.join(dir, '__tests__'), { recursive: true });
+    for (const extra of ['probe.js']) if (fs.existsSync(path.join(REPO, 'fixtures', 'parity', extra))) fs.cpSync(path.join(REPO, 'fixtures', 'parity', extra), path.join(dir, extra));
+    all['c: the 20-file parity fixture'] = dir;
+  }
+  if (only.includes('d')) {
+    all['d: one file with 500 tests'] = project('d', {
+      '__tests__/many.test.js': `for (let i = 0; i < 500; i++) test('case ' + i, () => { expect([i, i + 1]).toEqual([i, i + 1]); });\n`,
+    });
+  }
+  return all;
+}
+
+const MODES = {
+  node: ['--testEnvironment=node', '--runner=jest-runner'],
+  'mount-sandbox': [],
+};
+
+function runOnce(dir, mode) {
+  const result = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, jestBin, '--ci', '--silent', ...MODES[mode]], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, MOUNT_SANDBOX_DEBUG: mode === 'mount-sandbox' ? '1' : '0', PARITY_PROBE_DIR: '' },
+  });
+  const timing = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(result.stderr);
+  if (!timing) throw new Error(`no timing from ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
+  const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
+    .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], run: +m[5], total: +m[6], childRssMb: +m[7] }));
+  return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, exit: result.status };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
+};
+
+const report = { machine: { cores: os.cpus().length, node: process.version, kernel: os.release() }, rounds, suites: {} };
+for (const [name, dir] of Object.entries(suites())) {
+  for (const mode of Object.keys(MODES)) runOnce(dir, mode); // warm Jest's caches
+  const runs = { node: [], 'mount-sandbox': [] };
+  for (let i = 0; i < rounds; i++) for (const mode of Object.keys(MODES)) runs[mode].push(runOnce(dir, mode));
+  const files = runs['mount-sandbox'].flatMap((r) => r.files);
+  const summary = {};
+  for (const mode of Object.keys(MODES)) {
+    summary[mode] = { wallS: median(runs[mode].map((r) => r.wall)), cpuS: median(runs[mode].map((r) => r.cpu)), maxRssMb: median(runs[mode].map((r) => r.maxRssMb)) };
+  }
+  summary.ratio = summary['mount-sandbox'].wallS / summary.node.wallS;
+  summary.cpuRatio = summary['mount-sandbox'].cpuS / summary.node.cpuS;
+  summary.perFileMs = Object.fromEntries(['launchToInit', 'mounts', 'initToExec', 'childLoad', 'run', 'total', 'childRssMb'].map((k) => [k, median(files.map((f) => f[k]))]));
+  report.suites[name] = summary;
+  process.stderr.write(`${name}: done\n`);
+}
+
+fs.mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
+fs.writeFileSync(path.join(REPO, 'bench', 'results', 'jest.json'), `${JSON.stringify(report, null, 2)}\n`);
+const rows = [['suite', 'node wall s', 'sandbox wall s', 'ratio', 'node cpu s', 'sandbox cpu s', 'cpu ratio', 'peak RSS node/sandbox MB', 'child RSS MB']];
+for (const [name, s] of Object.entries(report.suites)) {
+  rows.push([name, s.node.wallS.toFixed(2), s['mount-sandbox'].wallS.toFixed(2), s.ratio.toFixed(2), s.node.cpuS.toFixed(2), s['mount-sandbox'].cpuS.toFixed(2), s.cpuRatio.toFixed(2),
+    `${s.node.maxRssMb.toFixed(0)} / ${s['mount-sandbox'].maxRssMb.toFixed(0)}`, s.perFileMs.childRssMb.toFixed(0)]);
+}
+console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
+console.log('\nPer sandboxed file (medians, ms): launch→init | mounts | init→exec | child start + load Jest | run | total');
+for (const [name, s] of Object.entries(report.suites)) {
+  const f = s.perFileMs;
+  console.log(`${name}: ${f.launchToInit} | ${f.mounts} | ${f.initToExec} | ${f.childLoad} | ${f.run} | ${f.total}`);
+}

@@ -1,0 +1,98 @@
+// V8 code cache for the modules the sandboxed child loads (Jest, Babel,
+// this package). Every test file starts a fresh Node, and compiling Jest's
+// modules is a good part of what that costs; Node 20 has no built-in module
+// compile cache, so we hook Module.prototype._compile as v8-compile-cache
+// does. The cache lives in Jest's cacheDirectory, which is writable inside
+// every sandbox and shared between them. V8 rejects data that does not match
+// the source or the V8 build, and we then compile as usual.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Module from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+
+interface InternalModule {
+  exports: unknown;
+  require(id: string): unknown;
+  _compile(content: string, filename: string): unknown;
+}
+
+interface ModuleStatics {
+  wrap(content: string): string;
+  _resolveFilename(request: string, parent: InternalModule, isMain: boolean, options?: { paths?: string[] }): string;
+  _resolveLookupPaths(request: string, parent: InternalModule): string[] | null;
+  _extensions: unknown;
+  _cache: unknown;
+}
+
+const statics = Module as unknown as ModuleStatics;
+const proto = (Module as unknown as { prototype: InternalModule }).prototype;
+
+interface Pending {
+  file: string;
+  script: vm.Script;
+}
+
+let pending: Pending[] = [];
+let cacheDir: string | undefined;
+
+function makeRequire(module: InternalModule): NodeJS.Require {
+  const require = ((id: string) => module.require(id)) as NodeJS.Require;
+  const resolve = ((request: string, options?: { paths?: string[] }) => statics._resolveFilename(request, module, false, options)) as NodeJS.RequireResolve;
+  resolve.paths = (request: string) => statics._resolveLookupPaths(request, module);
+  require.resolve = resolve;
+  require.main = process.mainModule;
+  require.extensions = statics._extensions as NodeJS.Require['extensions'];
+  require.cache = statics._cache as NodeJS.Require['cache'];
+  return require;
+}
+
+function cacheFileFor(dir: string, filename: string, content: string): string {
+  const key = crypto.createHash('sha1').update(filename).update('\0').update(content).digest('hex');
+  return path.join(dir, key.slice(0, 2), key);
+}
+
+/** Starts caching compiled code for modules required from now on, under `dir`. */
+export function installCompileCache(dir: string): void {
+  if (cacheDir !== undefined) return;
+  cacheDir = path.join(dir, `${process.version}-${process.arch}`);
+  const cached = cacheDir;
+  const original = proto._compile;
+  proto._compile = function compileWithCache(this: InternalModule, content: string, filename: string): unknown {
+    if (!filename.endsWith('.js') && !filename.endsWith('.cjs')) return original.call(this, content, filename);
+    const file = cacheFileFor(cached, filename, content);
+    let cachedData: Buffer | undefined;
+    try {
+      cachedData = fs.readFileSync(file);
+    } catch {
+      cachedData = undefined;
+    }
+    // A shebang is valid only as a script's first line, not inside the module wrapper.
+    const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
+    const script = new vm.Script(statics.wrap(source), {
+      filename,
+      ...(cachedData ? { cachedData } : {}),
+      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    if (cachedData === undefined || script.cachedDataRejected === true) pending.push({ file, script });
+    const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
+    return wrapper.call(this.exports, this.exports, makeRequire(this), this, filename, path.dirname(filename));
+  };
+}
+
+/** Writes the code compiled since the last flush; after the test ran, so lazily compiled functions are included. */
+export function flushCompileCache(): void {
+  const toWrite = pending;
+  pending = [];
+  for (const { file, script } of toWrite) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(temp, script.createCachedData());
+      // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
+      fs.renameSync(temp, file);
+    } catch {
+      // A cache that cannot be written costs speed, never correctness.
+    }
+  }
+}
