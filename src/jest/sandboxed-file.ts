@@ -18,6 +18,8 @@ import { jestModules } from './jest-modules';
 import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const CHILD_SCRIPT = path.join(__dirname, 'child.js');
+/** Ten minutes: far beyond any sane test file, short of a CI job's own limit. */
+const DEFAULT_FILE_TIMEOUT = 600_000;
 /** How much of a crashed child's output a failure message quotes. */
 const OUTPUT_TAIL = 4000;
 
@@ -78,9 +80,14 @@ function tail(text: string): string {
   return text.length > OUTPUT_TAIL ? `…${text.slice(-OUTPUT_TAIL)}` : text;
 }
 
-function describeExit(status: ExitStatus, output: string): SerializableError {
-  const signal = status.signal ?? signalOfExitCode(status.code);
-  const how = signal ? `was killed by ${signal} (exit status ${status.code})` : `exited with code ${status.code}`;
+/** util-linux unshare's words when the sandbox's pid 1 died of SIGKILL (it cannot re-raise SIGKILL on itself). */
+const INIT_KILLED = /^unshare: sigprocmask unblock failed: .*\n?/m;
+
+function describeExit(status: ExitStatus, raw: string): SerializableError {
+  const initKilled = status.code === 1 && INIT_KILLED.test(raw);
+  const output = raw.replace(INIT_KILLED, '');
+  const signal = initKilled ? 'SIGKILL' : status.signal ?? signalOfExitCode(status.code);
+  const how = initKilled ? 'was killed by SIGKILL (the sandbox\'s init died)' : signal ? `was killed by ${signal} (exit status ${status.code})` : `exited with code ${status.code}`;
   const hint = signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : '';
   const printed = output.trim() === '' ? ' It printed nothing.' : ` Its last output:\n${output.trimEnd()}`;
   return {
@@ -237,8 +244,23 @@ export class SandboxedFile {
       ...(runnerContext.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: [...runnerContext.sourcesRelatedToTestsInChangedFiles] } : {}),
     };
     if (this.#sandbox.child.connected) send(this.#sandbox, request);
+    const limit = this.#plan.options.fileTimeout ?? DEFAULT_FILE_TIMEOUT;
+    let timedOut = false;
+    // Jest's testTimeout is a timer, which a synchronous loop never lets fire: only killing the sandbox ends it.
+    const watchdog = limit > 0 ? setTimeout(() => {
+      timedOut = true;
+      this.#sandbox.kill();
+    }, limit) : undefined;
     try {
       const status = await this.#sandbox.exited;
+      clearTimeout(watchdog);
+      if (timedOut) {
+        throw new FileFailure({
+          message: `mount-sandbox: the test file did not finish within ${limit} ms (testEnvironmentOptions.sandbox.fileTimeout), so its sandbox was killed; a synchronous endless loop is the usual cause, which Jest's testTimeout cannot interrupt.${this.#output.trim() ? ` Its last output:\n${this.#output.trimEnd()}` : ''}`,
+          stack: '',
+          type: 'Error',
+        });
+      }
       const report: SetupReport | Error = await this.#sandbox.ready.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
       await this.#relay;
       if (!(report instanceof Error)) this.#noticeFallbacks(report);

@@ -55,4 +55,9 @@ export interface SandboxOptions {
   hide?: string[];
   /** The most processes and threads the file may have at once. @default 1024 */
   processLimit?: number;
+  /**
+   * Milliseconds a whole test file may take before its sandbox is killed and the file fails.
+   * Jest's testTimeout cannot stop a synchronous loop; this can. 0 turns it off. @default 600000
+   */
+  fileTimeout?: number;
 }

@@ -7,7 +7,7 @@ import { configError } from '../errors';
 import { parseSize } from '../sandbox/size';
 import type { BindOption, ProjectMode, SandboxOptions, TmpfsOption } from './types';
 
-const KNOWN_KEYS = ['binds', 'tmpfs', 'rootSize', 'fixtures', 'project', 'env', 'home', 'network', 'uid', 'hostname', 'hide', 'processLimit'] as const;
+const KNOWN_KEYS = ['binds', 'tmpfs', 'rootSize', 'fixtures', 'project', 'env', 'home', 'network', 'uid', 'hostname', 'hide', 'processLimit', 'fileTimeout'] as const;
 const BIND_KEYS = ['source', 'target', 'writable', 'propagation', 'optional', 'allowPrivileged'] as const;
 const TMPFS_KEYS = ['target', 'size'] as const;
 
@@ -238,6 +238,12 @@ export function checkOptions(raw: unknown, at: string, rootDir: string): Checked
       throw configError(`${at}.processLimit`, `expected a whole number of at least 16, got ${show(raw.processLimit)}`);
     }
     out.processLimit = raw.processLimit;
+  }
+  if (raw.fileTimeout !== undefined) {
+    if (typeof raw.fileTimeout !== 'number' || !Number.isSafeInteger(raw.fileTimeout) || raw.fileTimeout < 0) {
+      throw configError(`${at}.fileTimeout`, `expected a whole number of milliseconds (0 for none), got ${show(raw.fileTimeout)}`);
+    }
+    out.fileTimeout = raw.fileTimeout;
   }
   checkOverlaps(out, at);
   return out;

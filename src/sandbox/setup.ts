@@ -8,7 +8,7 @@ import * as sys from '../native/syscalls';
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE,
 } from './mount-flags';
-import { mountsAtOrBelow, parseMountInfo } from './mountinfo';
+import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from './mountinfo';
 import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from './spec';
 
 /** A host directory that our private mount namespace may cover: the host never sees it. */
@@ -52,8 +52,20 @@ function ensureMountPoint(op: MountOp, dest: string, directory: boolean): void {
     ensureDir(directory ? dest : path.dirname(dest));
     if (!directory) fs.closeSync(fs.openSync(dest, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o444));
   } catch (error) {
-    fail(op, `cannot create the mount point ${dest.slice(NEW_ROOT.length) || '/'}`, error);
+    fail(op, `cannot create the mount point ${dest.slice(NEW_ROOT.length) || '/'}`, readOnlyAncestor(dest) ?? error);
   }
+}
+
+/** Recursive mkdir reports ENOENT where the truth is a read-only parent: find it, to say so. */
+function readOnlyAncestor(dest: string): Error | undefined {
+  let at = path.dirname(dest);
+  while (!fs.existsSync(at) && at !== path.dirname(at)) at = path.dirname(at);
+  // The mount that holds it is the one with the longest mount point above it (the last one, if stacked).
+  const holder = readMountInfo()
+    .filter((entry) => at === entry.mountPoint || at.startsWith(`${entry.mountPoint === '/' ? '' : entry.mountPoint}/`))
+    .reduce<MountInfoEntry | undefined>((best, entry) => (best === undefined || entry.mountPoint.length >= best.mountPoint.length ? entry : best), undefined);
+  if (holder === undefined || (holder.flags & MS_RDONLY) === 0) return undefined;
+  return new Error(`EROFS: ${at.slice(NEW_ROOT.length) || '/'} is read-only inside the sandbox, and a mount point must exist; overlay its parent (fixtures) or pick a path that exists`);
 }
 
 function readMountInfo(): ReturnType<typeof parseMountInfo> {

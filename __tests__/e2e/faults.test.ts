@@ -1,0 +1,75 @@
+// Fault injection: a sandboxed process killed from outside mid-test, a file
+// stuck in a synchronous loop, and a sandbox whose setup fails half-way. Each
+// fails only its own file, says why, and leaves nothing behind.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture, fileResult, runJest } from '../helpers/jest-run';
+import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
+import { USERS, type User } from '../helpers/run';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Host pids of sandboxed Jest children whose environment carries `marker`. */
+function childrenWithMarker(marker: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.some((arg) => arg.endsWith('jest/child.js'))
+        && fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FAULT_MARKER=${marker}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The host pid of the test process that holds /tmp/fault-victim-<marker> open (a path inside its sandbox). */
+function victim(marker: string): number | undefined {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).find((pid) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === `/tmp/fault-victim-${marker}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe.each(USERS)('faults as %s', (user: User) => {
+  test('each fault fails its own file with the reason; the healthy file passes; nothing is left', async () => {
+    const dir = copyFixture('faults');
+    const marker = crypto.randomBytes(6).toString('hex');
+    const mountsBefore = mountPoints();
+    const running = runJest(user, dir, ['-w', '2'], { FAULT_MARKER: marker });
+    let killed = 0;
+    for (let i = 0; i < 300 && killed === 0; i++) {
+      await sleep(100);
+      const pid = victim(marker);
+      if (pid !== undefined) {
+        process.kill(pid, 'SIGKILL');
+        killed = pid;
+      }
+    }
+    const run = await running;
+    expect(killed).toBeGreaterThan(0);
+
+    expect(fileResult(run.results, 'healthy.test.js').status).toBe('passed');
+    const killedFile = fileResult(run.results, 'killed-from-outside.test.js');
+    expect(killedFile.status).toBe('failed');
+    expect(killedFile.message).toMatch(/the sandboxed test process was killed by SIGKILL \(exit status 137\) \(out of memory, or killed from outside\)/);
+    expect(killedFile.message).toContain(`killed-from-outside is waiting, marker ${marker}`);
+    const loop = fileResult(run.results, 'sync-loop.test.js');
+    expect(loop.status).toBe('failed');
+    expect(loop.message).toMatch(/did not finish within 3000 ms \(testEnvironmentOptions\.sandbox\.fileTimeout\)/);
+    const setup = fileResult(run.results, 'setup-fails.test.js');
+    expect(setup.status).toBe('failed');
+    expect(setup.message).toMatch(/sandbox setup failed: tmpfs \/usr\/no-such-dir-for-a-tmpfs .*cannot create the mount point \/usr\/no-such-dir-for-a-tmpfs: EROFS/);
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+
+    expect(mountPoints().filter((m) => !mountsBefore.includes(m) && m.startsWith(dir))).toEqual([]);
+    for (let i = 0; i < 30 && sandboxProcessesIn(dir).length > 0; i++) await sleep(100);
+    expect(sandboxProcessesIn(dir)).toEqual([]);
+    expect(childrenWithMarker(marker)).toEqual([]);
+  }, 120_000);
+});
