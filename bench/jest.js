@@ -78,8 +78,8 @@ function runOnce(dir, mode) {
   });
   const timing = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(result.stderr);
   if (!timing) throw new Error(`no timing from ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
-  const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
-    .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], run: +m[5], total: +m[6], childRssMb: +m[7] }));
+  const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
+    .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], waited: +m[5], run: +m[6], total: +m[7], childRssMb: +m[8] }));
   return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, exit: result.status };
 }
 
@@ -100,7 +100,7 @@ for (const [name, dir] of Object.entries(suites())) {
   }
   summary.ratio = summary['mount-sandbox'].wallS / summary.node.wallS;
   summary.cpuRatio = summary['mount-sandbox'].cpuS / summary.node.cpuS;
-  summary.perFileMs = Object.fromEntries(['launchToInit', 'mounts', 'initToExec', 'childLoad', 'run', 'total', 'childRssMb'].map((k) => [k, median(files.map((f) => f[k]))]));
+  summary.perFileMs = Object.fromEntries(['launchToInit', 'mounts', 'initToExec', 'childLoad', 'waited', 'run', 'total', 'childRssMb'].map((k) => [k, median(files.map((f) => f[k]))]));
   report.suites[name] = summary;
   process.stderr.write(`${name}: done\n`);
 }
@@ -113,8 +113,8 @@ for (const [name, s] of Object.entries(report.suites)) {
     `${s.node.maxRssMb.toFixed(0)} / ${s['mount-sandbox'].maxRssMb.toFixed(0)}`, s.perFileMs.childRssMb.toFixed(0)]);
 }
 console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
-console.log('\nPer sandboxed file (medians, ms): launch→init | mounts | init→exec | child start + load Jest | run | total');
+console.log('\nPer sandboxed file (medians, ms):\n| suite | launch→init | mounts | init→exec | child start + load Jest | waited for a slot | run | total |\n|---|---|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {
   const f = s.perFileMs;
-  console.log(`${name}: ${f.launchToInit} | ${f.mounts} | ${f.initToExec} | ${f.childLoad} | ${f.run} | ${f.total}`);
+  console.log(`| ${name} | ${f.launchToInit} | ${f.mounts} | ${f.initToExec} | ${f.childLoad} | ${f.waited} | ${f.run} | ${f.total} |`);
 }

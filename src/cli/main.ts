@@ -101,6 +101,7 @@ async function run(args: RunArgs): Promise<number> {
   const report = await ready;
   if (args.verbose && report) {
     const { timings, launchedAt } = report;
+    process.stderr.write(`mount-sandbox: setup steps (ms): ${report.steps.map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join('; ')}\n`);
     const end = performance.timeOrigin + performance.now();
     process.stderr.write(
       `mount-sandbox: timings: launch→init ${(timings.initStartedAt - launchedAt).toFixed(1)} ms, ` +

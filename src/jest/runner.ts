@@ -130,7 +130,8 @@ export default class MountSandboxRunner {
     // an explicit --runInBand (or --detectOpenHandles) still means one file at a time.
     const concurrency = this.#globalConfig.runInBand || this.#globalConfig.detectOpenHandles ? 1 : Math.max(1, this.#globalConfig.maxWorkers);
     // Sandboxes launched ahead of a free slot: their Node starts and loads Jest while other files run.
-    const lookahead = Math.max(1, Math.min(concurrency, os.availableParallelism()));
+    // MOUNT_SANDBOX_PRELAUNCH=0 turns it off, to measure what it saves (bench/).
+    const lookahead = process.env.MOUNT_SANDBOX_PRELAUNCH === '0' ? 0 : Math.max(1, Math.min(concurrency, os.availableParallelism()));
     const queue = tests.map((test) => ({ test, file: undefined as Promise<SandboxedFile> | undefined }));
     let next = 0;
     const topUp = (): void => {

@@ -85,7 +85,7 @@ function main(): void {
     // First, while the host's /sys is still in view: every process of the sandbox descends from this one.
     if (config.processLimit.cgroupProcs !== undefined) fs.writeFileSync(config.processLimit.cgroupProcs, '0\n');
     const mountStart = performance.now();
-    const overlays = buildRoot(spec);
+    const { overlays, steps } = buildRoot(spec);
     const mountMs = performance.now() - mountStart;
     if (spec.network === 'none') sys.bringUpLoopback();
     if (spec.hostname !== undefined) sys.sethostname(spec.hostname);
@@ -101,7 +101,7 @@ function main(): void {
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
     const argv = commandArgv(config);
-    report({ type: 'ready', overlays, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
+    report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
     sys.execve(argv[0], argv, commandEnv(config, overlays));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

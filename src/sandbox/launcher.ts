@@ -37,6 +37,8 @@ export interface LaunchRequest {
 export interface SetupReport {
   timings: SetupTimings;
   overlays: OverlayMethods;
+  /** Milliseconds per setup step inside. */
+  steps: Array<[string, number]>;
   /** Milliseconds since the epoch when spawn was called. */
   launchedAt: number;
 }
@@ -113,7 +115,7 @@ export class SandboxProcess {
     for await (const chunk of stream) text += chunk as string;
     const lines = text.split('\n').filter((line) => line !== '');
     const last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
-    if (last?.type === 'ready') return { timings: last.timings, overlays: last.overlays, launchedAt: this.launchedAt };
+    if (last?.type === 'ready') return { timings: last.timings, overlays: last.overlays, steps: last.steps, launchedAt: this.launchedAt };
     if (last?.type === 'error') {
       throw new SandboxError('setup', `sandbox setup failed: ${last.message}`, last.hint !== undefined ? { hint: last.hint } : {});
     }

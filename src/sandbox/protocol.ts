@@ -45,7 +45,7 @@ export interface SetupTimings {
 export type OverlayMethods = Record<string, 'overlay' | 'copy' | 'ro-bind'>;
 
 export type StatusMessage =
-  | { type: 'ready'; timings: SetupTimings; overlays: OverlayMethods }
+  | { type: 'ready'; timings: SetupTimings; overlays: OverlayMethods; steps: Array<[string, number]> }
   | { type: 'error'; kind: string; message: string; hint?: string };
 
 export interface SandboxMarker {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { SandboxError } from '../errors';
 import * as sys from '../native/syscalls';
 import {
-  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE,
+  MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE,
 } from './mount-flags';
 import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from './mountinfo';
 import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from './spec';
@@ -60,10 +60,7 @@ function ensureMountPoint(op: MountOp, dest: string, directory: boolean): void {
 function readOnlyAncestor(dest: string): Error | undefined {
   let at = path.dirname(dest);
   while (!fs.existsSync(at) && at !== path.dirname(at)) at = path.dirname(at);
-  // The mount that holds it is the one with the longest mount point above it (the last one, if stacked).
-  const holder = readMountInfo()
-    .filter((entry) => at === entry.mountPoint || at.startsWith(`${entry.mountPoint === '/' ? '' : entry.mountPoint}/`))
-    .reduce<MountInfoEntry | undefined>((best, entry) => (best === undefined || entry.mountPoint.length >= best.mountPoint.length ? entry : best), undefined);
+  const holder = mountHolding(readMountInfo(), at);
   if (holder === undefined || (holder.flags & MS_RDONLY) === 0) return undefined;
   return new Error(`EROFS: ${at.slice(NEW_ROOT.length) || '/'} is read-only inside the sandbox, and a mount point must exist; overlay its parent (fixtures) or pick a path that exists`);
 }
@@ -73,21 +70,45 @@ function readMountInfo(): ReturnType<typeof parseMountInfo> {
 }
 
 /**
+ * The host's mounts as this namespace saw them at the start (under
+ * /oldroot), read once: a bind's submounts are the source's, so there is no
+ * need to read mountinfo again after every bind.
+ */
+let hostMounts: MountInfoEntry[] = [];
+
+/**
  * Remounts a fresh bind and every submount below it, keeping each mount's own
  * flags: in a user namespace nosuid/nodev/noexec/ro may be locked, and a
  * remount that drops one fails with EPERM. Submounts matter: a non-recursive
  * remount leaves them writable (bubblewrap #11).
  */
-function remountTree(op: MountOp, dest: string, extraFlags: number): void {
-  for (const entry of mountsAtOrBelow(readMountInfo(), dest)) {
+function remountTree(op: MountOp, source: string, dest: string, extraFlags: number): void {
+  const below = mountsAtOrBelow(hostMounts, source);
+  // The bind's own root takes the flags of the host mount that holds the source.
+  const holder = below[0]?.mountPoint === source ? below[0] : mountHolding(hostMounts, source);
+  const targets = [
+    { point: dest, flags: holder?.flags ?? 0 },
+    ...below.filter((entry) => entry.mountPoint !== source).map((entry) => ({ point: dest + entry.mountPoint.slice(source.length), flags: entry.flags })),
+  ];
+  for (const { point, flags } of targets) {
     try {
-      sys.mount(null, entry.mountPoint, null, MS_BIND | MS_REMOUNT | entry.flags | extraFlags);
+      sys.mount(null, point, null, MS_BIND | MS_REMOUNT | flags | extraFlags);
     } catch (error) {
       // A submount we cannot even look at (EACCES) is nothing the command can reach either.
-      if (entry.mountPoint !== dest && sys.isSyscallError(error) && error.code === 'EACCES') continue;
-      fail(op, `cannot remount ${entry.mountPoint.slice(NEW_ROOT.length)}`, error);
+      if (point !== dest && sys.isSyscallError(error) && (error.code === 'EACCES' || error.code === 'ENOENT')) continue;
+      fail(op, `cannot remount ${point.slice(NEW_ROOT.length)}`, error);
     }
   }
+}
+
+/** The topmost mount whose mount point is the longest prefix of `p`. */
+function mountHolding(entries: readonly MountInfoEntry[], p: string): MountInfoEntry | undefined {
+  let best: MountInfoEntry | undefined;
+  for (const entry of entries) {
+    const prefix = entry.mountPoint === '/' ? '/' : `${entry.mountPoint}/`;
+    if ((p === entry.mountPoint || p.startsWith(prefix)) && (best === undefined || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
+  }
+  return best;
 }
 
 function applyBind(op: BindOp): void {
@@ -108,7 +129,7 @@ function applyBind(op: BindOp): void {
   } catch (error) {
     fail(op, 'bind mount failed', error);
   }
-  remountTree(op, dest, MS_NOSUID | MS_NODEV | (op.type === 'ro-bind' ? MS_RDONLY : 0));
+  remountTree(op, source, dest, MS_NOSUID | MS_NODEV | (op.type === 'ro-bind' ? MS_RDONLY : 0));
 }
 
 function mountTmpfs(op: MountOp, dest: string, mode: number, size: number | undefined, flags = MS_NOSUID | MS_NODEV): void {
@@ -134,7 +155,7 @@ function applyDev(op: MountOp): void {
       fail(op, `cannot bind /dev/${name}`, error);
     }
     // Device binds keep nodev off, or the nodes could not be opened.
-    remountTree(op, node, MS_NOSUID);
+    remountTree(op, path.join(OLD_ROOT, 'dev', name), node, MS_NOSUID);
   }
   for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(dest, name));
 }
@@ -152,10 +173,11 @@ function applyProc(op: MountOp): void {
     if (!fs.existsSync(p)) continue;
     try {
       sys.mount(p, p, null, MS_BIND | MS_REC);
+      // Our own fresh proc: nothing is locked, and nothing is mounted below.
+      sys.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
     } catch (error) {
       fail(op, `cannot cover /proc/${name}`, error);
     }
-    remountTree(op, p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   }
 }
 
@@ -281,8 +303,21 @@ function mountNamespaceOfEveryThread(procRoot: string): Set<string> {
  * Builds the new root and makes it `/`. On return the host's root is
  * detached and unreachable, and the cwd is `/`.
  */
-export function buildRoot(spec: SandboxSpec): Record<string, OverlayMethod> {
+export interface BuildReport {
+  overlays: Record<string, OverlayMethod>;
+  /** Milliseconds per step, in order: what `--verbose` shows of the setup. */
+  steps: Array<[string, number]>;
+}
+
+export function buildRoot(spec: SandboxSpec): BuildReport {
   const methods: Record<string, OverlayMethod> = {};
+  const steps: Array<[string, number]> = [];
+  let last = performance.now();
+  const step = (name: string): void => {
+    const now = performance.now();
+    steps.push([name, now - last]);
+    last = now;
+  };
   const previousUmask = process.umask(0);
   try {
     // Nothing we mount may propagate back to the host.
@@ -294,8 +329,13 @@ export function buildRoot(spec: SandboxSpec): Record<string, OverlayMethod> {
     sys.mount(`.${NEW_ROOT}`, `.${NEW_ROOT}`, null, MS_BIND | MS_REC);
     sys.pivotRoot(BASE, `.${OLD_ROOT}`);
     process.chdir('/');
+    hostMounts = readMountInfo().filter((entry) => entry.mountPoint === OLD_ROOT || entry.mountPoint.startsWith(`${OLD_ROOT}/`));
+    step('base tmpfs, first pivot_root, host mounts read');
 
-    for (const op of spec.mounts) applyOp(op, methods);
+    for (const op of spec.mounts) {
+      applyOp(op, methods);
+      step(describeOp(op));
+    }
 
     // The kernel applies mounts per namespace, but threads that entered another
     // one (fact 1 in DEVELOPERS.md) would see the host: refuse to go on.
@@ -310,7 +350,8 @@ export function buildRoot(spec: SandboxSpec): Record<string, OverlayMethod> {
     sys.pivotRoot('.', '.');
     sys.umount2('.', MNT_DETACH);
     process.chdir('/');
-    return methods;
+    step('thread check, old root detached, final pivot_root');
+    return { overlays: methods, steps };
   } finally {
     process.umask(previousUmask);
   }

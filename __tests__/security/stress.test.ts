@@ -1,0 +1,46 @@
+// Stress: 300 small test files with -w 2, five runs in a row (three as root,
+// two as nobody when the suite runs as root): every run passes completely,
+// with no flakes and nothing left behind on the host.
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture, runJest } from '../helpers/jest-run';
+import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
+import { USERS, type User } from '../helpers/run';
+
+const FILES = 300;
+const RUNS: User[] = USERS.length > 1 ? ['root', 'nobody', 'root', 'nobody', 'root'] : ['nobody', 'nobody', 'nobody', 'nobody', 'nobody'];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe(`stress: ${FILES} files, -w 2, ${RUNS.length} runs in a row`, () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = copyFixture('stress');
+    const tests = path.join(dir, '__tests__');
+    fs.mkdirSync(tests, { mode: 0o777 });
+    for (let i = 0; i < FILES; i++) {
+      fs.writeFileSync(path.join(tests, `small-${String(i).padStart(3, '0')}.test.js`), `const fs = require('fs');
+test('file ${i} writes, reads and cleans nothing up', async () => {
+  await fs.promises.writeFile('/tmp/stress', '${i}');
+  expect(fs.readFileSync('/tmp/stress', 'utf8')).toBe('${i}');
+});\n`, { mode: 0o644 });
+    }
+  });
+
+  test.each(RUNS.map((user, i) => [i + 1, user] as const))('run %i as %s: all pass, nothing left behind', async (_run, user) => {
+    const mountsBefore = mountPoints();
+    const tmpBefore = fs.readdirSync('/tmp');
+    const run = await runJest(user, dir, ['-w', '2']);
+    expect({ passed: run.results.numPassedTests, failed: run.results.numFailedTests, suitesFailed: run.results.numFailedTestSuites })
+      .toEqual({ passed: FILES, failed: 0, suitesFailed: 0 });
+    expect(run.code).toBe(0);
+    for (let i = 0; i < 30 && sandboxProcessesIn(dir).length > 0; i++) await sleep(100);
+    expect(sandboxProcessesIn(dir)).toEqual([]);
+    expect(mountPoints().filter((m) => !mountsBefore.includes(m))).toEqual([]);
+    // Only entries other suites running meanwhile may make (stages and Jest's caches).
+    expect(fs.readdirSync('/tmp').filter((e) => !tmpBefore.includes(e) && !/^(jest_|mount-sandbox-stage-)/.test(e))).toEqual([]);
+  }, 600_000);
+});
