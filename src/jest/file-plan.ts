@@ -71,6 +71,17 @@ function configModules(config: Config.ProjectConfig): string[] {
   return paths.filter((p) => path.isAbsolute(p));
 }
 
+function tryEnsureDir(dir: string, ensure: (dir: string) => void): boolean {
+  try {
+    ensure(dir);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return false;
+    throw error;
+  }
+}
+
 /** In Jest the project is an overlay unless told otherwise: tests may write to it, the host never sees it. */
 export const JEST_DEFAULT_PROJECT: ProjectChoice = { mode: 'overlay', fallback: 'ro-bind', origin: 'default project (overlay)' };
 const PROJECT_OPTIONS = 'testEnvironmentOptions.sandbox';
@@ -132,9 +143,10 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
   const cacheDirectory = sandboxCacheOf(config);
   ensureDir(cacheDirectory);
   writable.push({ type: 'bind', source: cacheDirectory, dest: cacheDirectory, origin: 'the sandboxes\' cache, in Jest\'s cacheDirectory' });
-  if (globalConfig.updateSnapshot !== 'none') {
-    const snapshotDir = path.dirname(await snapshotPathOf(config, test.path));
-    ensureDir(snapshotDir);
+  const snapshotDir = globalConfig.updateSnapshot === 'none' ? undefined : path.dirname(await snapshotPathOf(config, test.path));
+  // A folder the user may not create is one Jest could not write to either: leave it as it is,
+  // and Jest fails inside only if it really writes a snapshot, as it would without the sandbox.
+  if (snapshotDir !== undefined && tryEnsureDir(snapshotDir, ensureDir)) {
     writable.push({ type: 'bind', source: snapshotDir, dest: fs.realpathSync(snapshotDir), origin: 'snapshots of this test file' });
     // Inline snapshots are written into the test file itself.
     if (INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8'))) {
