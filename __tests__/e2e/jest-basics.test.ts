@@ -45,4 +45,13 @@ describe.each(USERS)('Jest in the sandbox as %s', (user: User) => {
       for (const suffix of ['-sync', '-async']) expect(fs.existsSync(path.join(where, marker + suffix))).toBe(false);
     }
   });
+
+  test('projects: the runner is per project, so one project is sandboxed and the other is not', async () => {
+    const dir = copyFixture('projects');
+    const run = await runJest(user, dir);
+    expect(outcomes(run.results)).toEqual({
+      'plain.test.js › runs on the host, unsandboxed': 'passed',
+      'sandboxed.test.js › runs in a sandbox that cannot see its sibling project': 'passed',
+    });
+  });
 });

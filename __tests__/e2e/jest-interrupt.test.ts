@@ -50,4 +50,25 @@ describe.each(USERS)('interrupting Jest as %s', (user: User) => {
     await finished;
     expect(await until(() => processesRunning(marker) === 0 && sandboxProcessesIn(dir).length === 0, 5000)).toBe(true);
   }, 60_000);
+
+  test('watch mode: an interrupted run (here by --bail) kills its sandboxes while Jest keeps watching', async () => {
+    const dir = copyFixture('watch-bail');
+    const jestBin = path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js');
+    let jest: import('node:child_process').ChildProcess | undefined;
+    let output = '';
+    const finished = run(user, [process.execPath, jestBin, '--watchAll', '--watchman=false', '--bail', '-w', '3'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+      onSpawn: (child) => {
+        jest = child;
+        child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      },
+    });
+    expect(await until(() => output.includes('Test run was interrupted'), 30_000)).toBe(true);
+    expect(await until(() => sandboxProcessesIn(dir).length === 0, 5000)).toBe(true);
+    expect(jest?.exitCode).toBeNull();
+    jest?.kill('SIGTERM');
+    await finished;
+  }, 90_000);
 });
