@@ -141,13 +141,15 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     expect(functions).toEqual({ [`grade@${lineOf(source, 'function grade')}`]: true, [`unused@${lineOf(source, 'function unused')}`]: false });
   });
 
-  test('TypeScript through ts-jest: compiled inside the sandbox, cached in cacheDirectory, the cache reused', async () => {
+  test('TypeScript through ts-jest: compiled inside the sandbox, cached in the sandboxes\' cache, the cache reused', async () => {
     const dir = copyFixture('typescript');
     // A cache of this test's own, outside the fixture copy, that the running user can write.
-    const cache = `${dir}-cache`;
-    fs.mkdirSync(cache);
-    fs.chmodSync(cache, 0o777);
-    const args = [`--cacheDirectory=${cache}`];
+    const jestCache = `${dir}-cache`;
+    fs.mkdirSync(jestCache);
+    fs.chmodSync(jestCache, 0o777);
+    const args = [`--cacheDirectory=${jestCache}`];
+    // Sandboxed files get <cacheDirectory>/mount-sandbox, never Jest's own cache (which Jest's process executes).
+    const cache = path.join(jestCache, 'mount-sandbox');
     const expected = { 'add.test.ts › adds, compiled by ts-jest inside the sandbox': 'passed' };
 
     const first = await runJest(user, dir, args);
@@ -160,6 +162,8 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     expect(compiled).toContain('function add(...terms) {');
     expect(compiled).not.toContain('interface Sum');
     const mtimes = new Map(cached.map((f) => [f, fs.statSync(path.join(cache, f)).mtimeMs]));
+
+    expect(filesUnder(jestCache).filter((f) => f.startsWith('jest-transform-cache-'))).toEqual([]);
 
     const second = await runJest(user, dir, args);
     expect(second.code).toBe(0);
