@@ -35,13 +35,13 @@ function makeWorldWritable(dir: string): void {
   }
 }
 
-export async function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}): Promise<JestRun> {
+export async function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
   const jestBin = path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js');
   const outputFile = path.join(dir, `.results-${process.hrtime.bigint()}.json`);
   const result = await run(user, [process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
     cwd: dir,
     env,
-    timeoutMs: 120_000,
+    timeoutMs,
   });
   let results: FormattedTestResults;
   try {

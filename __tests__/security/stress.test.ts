@@ -34,7 +34,8 @@ test('file ${i} writes, reads and cleans nothing up', async () => {
   test.each(RUNS.map((user, i) => [i + 1, user] as const))('run %i as %s: all pass, nothing left behind', async (_run, user) => {
     const mountsBefore = mountPoints();
     const tmpBefore = fs.readdirSync('/tmp');
-    const run = await runJest(user, dir, ['-w', '2']);
+    // 300 fresh sandboxes take a minute or two on 2 cores, longer while other suites run beside this one.
+    const run = await runJest(user, dir, ['-w', '2'], {}, 600_000);
     const firstFailure = run.results.testResults.find((file) => file.status !== 'passed')?.message.slice(0, 2000);
     expect({ passed: run.results.numPassedTests, failed: run.results.numFailedTests, suitesFailed: run.results.numFailedTestSuites, firstFailure })
       .toEqual({ passed: FILES, failed: 0, suitesFailed: 0, firstFailure: undefined });
@@ -44,5 +45,5 @@ test('file ${i} writes, reads and cleans nothing up', async () => {
     expect(mountPoints().filter((m) => !mountsBefore.includes(m))).toEqual([]);
     // Only entries other suites running meanwhile may make (stages and Jest's caches).
     expect(fs.readdirSync('/tmp').filter((e) => !tmpBefore.includes(e) && !/^(jest_|mount-sandbox-stage-)/.test(e))).toEqual([]);
-  }, 600_000);
+  }, 900_000);
 });
