@@ -36,10 +36,13 @@ function suites() {
   if (only.includes('a')) {
     const files = {};
     for (let i = 0; i < 50; i++) {
+      // Cleans up after itself: under plain jest-environment-node this is the host's /tmp.
       files[`__tests__/fs-${i}.test.js`] = `const fs = require('fs');
 test('a little async fs ${i}', async () => {
-  await fs.promises.writeFile('/tmp/bench-${i}', 'x'.repeat(100));
-  expect(await fs.promises.readFile('/tmp/bench-${i}', 'utf8')).toHaveLength(100);
+  const file = require('path').join(require('os').tmpdir(), 'mount-sandbox-bench-' + process.pid + '-${i}');
+  await fs.promises.writeFile(file, 'x'.repeat(100));
+  expect(await fs.promises.readFile(file, 'utf8')).toHaveLength(100);
+  await fs.promises.rm(file);
 });\n`;
     }
     all['a: 50 tiny async-fs files'] = project('a', files);
