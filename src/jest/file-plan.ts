@@ -6,7 +6,7 @@ import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import { configError } from '../errors';
 import { checkOptions, mergeOptions, type CheckedOptions } from '../options/validate';
-import type { ProjectChoice } from '../sandbox/defaults';
+import type { HostView, ProjectChoice } from '../sandbox/defaults';
 import { planSandbox } from '../sandbox/plan';
 import type { Tools } from '../sandbox/protocol';
 import type { MountOp, SandboxSpec } from '../sandbox/spec';
@@ -125,7 +125,7 @@ export interface FilePlan {
   createdDirs: string[];
 }
 
-export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools): Promise<FilePlan> {
+export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools, host: HostView): Promise<FilePlan> {
   const { config } = test.context;
   // First, before anything is created on the host: bad options fail the file here.
   const options = sandboxOptionsOf(test, pragmasOf(test.path));
@@ -167,6 +167,6 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     defaultProject: JEST_DEFAULT_PROJECT,
     mounts: writable,
     mustSee,
-  }, tools);
+  }, tools, host);
   return { spec, options, cacheDirectory, createdDirs };
 }

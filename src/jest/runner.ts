@@ -11,6 +11,7 @@ import os from 'node:os';
 import { formatError } from '../errors';
 import { detectHostSupport, type HostSupport } from '../sandbox/host-support';
 import type { SandboxProcess } from '../sandbox/launcher';
+import { nodeModulesCachingHost } from '../sandbox/host-view';
 import { findTools } from '../sandbox/tools';
 import { isSandboxed } from './file-plan';
 import { jestModules } from './jest-modules';
@@ -99,6 +100,7 @@ export default class MountSandboxRunner {
     const moduleMaps = new Map<string, FileRunContext['moduleMap']>();
     const createdDirs = new Set<string>();
     const noticed = new Set<string>();
+    const host = nodeModulesCachingHost();
     const contextFor = (test: Test): FileRunContext => {
       const { config, moduleMap } = test.context;
       let serializable = moduleMaps.get(config.id);
@@ -112,6 +114,7 @@ export default class MountSandboxRunner {
         tools,
         mode: support.mode,
         moduleMap: serializable,
+        host,
         createdDirs,
         notice: (key, line) => {
           if (noticed.has(key)) return;

@@ -12,6 +12,7 @@ import { debug, debugEnabled } from '../debug';
 import { formatError } from '../errors';
 import { SandboxProcess, type ExitStatus, type SetupReport } from '../sandbox/launcher';
 import type { Tools } from '../sandbox/protocol';
+import type { HostView } from '../sandbox/defaults';
 import type { IsolationMode, MountOp } from '../sandbox/spec';
 import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
 import { jestModules } from './jest-modules';
@@ -32,6 +33,8 @@ export interface FileRunContext {
   tools: Tools;
   mode: IsolationMode;
   moduleMap: PrepareRequest['moduleMap'];
+  /** Host lookups shared by the run's files (node_modules scans are done once). */
+  host: HostView;
   emit: EmitCaseEvent;
   /** Folders created on the host for this run, to remove afterwards if still empty. */
   createdDirs: Set<string>;
@@ -205,7 +208,7 @@ export class SandboxedFile {
 
   /** Plans and launches; bad options fail here, before anything is launched. */
   static async launch(test: Test, ctx: FileRunContext): Promise<SandboxedFile> {
-    const plan = await planTestFile(test, ctx.globalConfig, ctx.tools);
+    const plan = await planTestFile(test, ctx.globalConfig, ctx.tools, ctx.host);
     for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
     return new SandboxedFile(test, ctx, plan);
   }
