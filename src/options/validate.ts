@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors';
+import { isUnder, realpathOrUndefined } from '../sandbox/paths';
 import { parseSize } from '../sandbox/size';
 import type { BindOption, ProjectMode, SandboxOptions, TmpfsOption } from './types';
 
@@ -15,10 +16,6 @@ const TMPFS_KEYS = ['target', 'size'] as const;
 export const PRIVILEGED_TREES = ['/proc', '/sys', '/dev', '/boot', '/root', '/run'];
 export const RUNTIME_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/podman/podman.sock', '/var/run/crio/crio.sock'];
 const SANDBOX_MANAGED = ['/proc', '/sys', '/dev'];
-
-function isUnder(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(`${parent}/`);
-}
 
 function show(value: unknown): string {
   const text = JSON.stringify(value);
@@ -112,14 +109,6 @@ function checkPrivileged(source: string, target: string, allowed: boolean, at: s
   }
 }
 
-function realpathOf(p: string): string | undefined {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
 function splitPair(value: string): [string, string | undefined] {
   const colon = value.indexOf(':');
   return colon < 0 ? [value, undefined] : [value.slice(0, colon), value.slice(colon + 1)];
@@ -145,7 +134,7 @@ function normalizeBind(raw: unknown, at: string, rootDir: string): Required<Pick
   }
   checkPrivileged(source, target, allowPrivileged, at);
   // The real path too: /var/run is /run, and a symlink in the project may point anywhere.
-  const real = realpathOf(source);
+  const real = realpathOrUndefined(fs.realpathSync, source);
   if (real === undefined && optional !== true) {
     throw configError(`${at}.source`, `bind source ${source} does not exist`, 'create it, fix the path, or set optional: true');
   }
@@ -202,7 +191,7 @@ export function checkOptions(raw: unknown, at: string, rootDir: string): Checked
     for (const [target, source] of Object.entries(raw.fixtures)) {
       const field = `${at}.fixtures[${JSON.stringify(target)}]`;
       const hostPath = expectHostPath(source, field, rootDir);
-      const real = realpathOf(hostPath);
+      const real = realpathOrUndefined(fs.realpathSync, hostPath);
       if (real === undefined) throw configError(field, `fixture source ${hostPath} does not exist`, 'point it at an existing directory');
       if (!fs.statSync(real).isDirectory()) throw configError(field, `${hostPath} is not a directory`);
       out.fixtures[expectTarget(target, field)] = hostPath;

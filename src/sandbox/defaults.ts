@@ -2,7 +2,10 @@
 // read-only, fresh /tmp, $HOME, /var/tmp, /dev and /proc, and the project
 // (plus every node_modules it can reach) read-only at its real path.
 import path from 'node:path';
+import { isUnder, realpathOrUndefined } from './paths';
 import type { BindOp, MountOp, SandboxSpec } from './spec';
+
+export { isUnder } from './paths';
 
 export type PathKind = 'dir' | 'file' | 'symlink' | 'other' | 'missing';
 
@@ -33,10 +36,6 @@ const SHM_SIZE = 64 * 1024 ** 2;
 /** Top-level entries that merged-/usr systems make symlinks into /usr. */
 const USR_ALIASES = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
-export function isUnder(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
-}
-
 /** True when `p` is visible inside at the same path through an identity bind. */
 export function isCovered(mounts: readonly MountOp[], p: string): boolean {
   return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind' || op.type === 'overlay') && op.source === op.dest && isUnder(p, op.dest));
@@ -44,15 +43,6 @@ export function isCovered(mounts: readonly MountOp[], p: string): boolean {
 
 function roBind(real: string, origin: string): BindOp {
   return { type: 'ro-bind', source: real, dest: real, origin };
-}
-
-/** The realpath, or undefined for a dangling symlink: such a path has nothing to show inside. */
-function realpathOf(host: HostView, p: string): string | undefined {
-  try {
-    return host.realpath(p);
-  } catch {
-    return undefined;
-  }
 }
 
 function systemMounts(host: HostView): MountOp[] {
@@ -84,7 +74,7 @@ function scratchMounts(home: string): MountOp[] {
 function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): MountOp[] {
   const mounts: MountOp[] = [];
   const add = (p: string, origin: string): void => {
-    const real = realpathOf(host, p);
+    const real = realpathOrUndefined((q) => host.realpath(q), p);
     if (real !== undefined && !isCovered([...covered, ...mounts], real)) mounts.push(roBind(real, origin));
   };
   for (let dir = projectDir; ; dir = path.dirname(dir)) {
@@ -95,7 +85,7 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
         const scoped = entry.startsWith('@') ? host.list(path.join(modules, entry)).map((name) => path.join(entry, name)) : [entry];
         for (const name of scoped) {
           const p = path.join(modules, name);
-          const target = host.kind(p) === 'symlink' ? realpathOf(host, p) : undefined;
+          const target = host.kind(p) === 'symlink' ? realpathOrUndefined((q) => host.realpath(q), p) : undefined;
           if (target !== undefined && host.kind(target) === 'dir') add(p, `default linked package ${name}`);
         }
       }
@@ -109,7 +99,7 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
 export function visibilityMounts(host: HostView, mounts: readonly MountOp[], paths: readonly string[], origin: string): MountOp[] {
   const added: MountOp[] = [];
   for (const p of paths) {
-    const real = realpathOf(host, p);
+    const real = realpathOrUndefined((q) => host.realpath(q), p);
     if (real === undefined) continue;
     if (!isCovered([...mounts, ...added], real)) {
       added.push(roBind(host.kind(real) === 'dir' ? real : path.dirname(real), origin));

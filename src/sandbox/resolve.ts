@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { configError } from '../errors';
 import type { HostView } from './defaults';
+import { realpathOrUndefined } from './paths';
 import type { MountOp, SandboxSpec } from './spec';
 import { validateSpec } from './validate';
 
@@ -11,14 +12,6 @@ import { validateSpec } from './validate';
 function normalized(p: string): string {
   const clean = path.normalize(p);
   return clean.length > 1 && clean.endsWith('/') ? clean.slice(0, -1) : clean;
-}
-
-function realpathOrUndefined(host: HostView, p: string): string | undefined {
-  try {
-    return host.realpath(p);
-  } catch {
-    return undefined;
-  }
 }
 
 export function resolveSpec(spec: SandboxSpec, host: HostView): SandboxSpec {
@@ -31,7 +24,7 @@ export function resolveSpec(spec: SandboxSpec, host: HostView): SandboxSpec {
       return;
     }
     // A dangling symlink is as missing as no file at all.
-    const source = realpathOrUndefined(host, op.source);
+    const source = realpathOrUndefined((q) => host.realpath(q), op.source);
     if (source === undefined) {
       if (op.type !== 'overlay' && op.optional) return;
       throw configError(op.origin ?? `mounts[${index}].source`, `${op.type === 'overlay' ? 'overlay' : 'bind'} source ${op.source} does not exist`, 'create it, fix the path, or mark the bind optional');

@@ -2,14 +2,12 @@
 // the field (or the CLI option the field came from) and the offending value.
 import path from 'node:path';
 import { configError } from '../errors';
+import { isUnder } from './paths';
 import type { MountOp, SandboxSpec } from './spec';
 
 /** Trees the kernel owns: a mount there could expose or reconfigure the host. */
 const KERNEL_TREES = ['/proc', '/sys', '/dev'];
 
-function isUnder(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent === '/' ? '/' : `${parent}/`);
-}
 
 function fieldOf(op: MountOp, index: number, key: string): string {
   return op.origin ?? `mounts[${index}].${key}`;
