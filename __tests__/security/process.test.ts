@@ -205,6 +205,8 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
     console.log(`as ${user}, the attempts inside: ${JSON.stringify(found['snapshot-symlinks'])}\n` +
       `and what the host sees afterwards: links in __snapshots__ ${JSON.stringify(linksIn(snapshotDir))}, links in the caches ${JSON.stringify(cacheDirs.map(linksIn))}`);
     expect(fs.readFileSync(canaries.snapshot, 'utf8')).toBe('original\n');
+    // The README's promise: symlinks a sandboxed test leaves in a snapshot folder are removed after the file.
+    expect(linksIn(snapshotDir)).toEqual({});
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))).toEqual({ name: 'fixture-hostile-process', private: true });
     const escaped = [dir, path.dirname(dir), path.dirname(path.dirname(dir)), path.dirname(path.dirname(path.dirname(dir))), path.join(dir, '__tests__'), ...cacheDirs]
       .flatMap((d) => fs.readdirSync(d).filter((name) => name.startsWith('escaped-')).map((name) => path.join(d, name)));
