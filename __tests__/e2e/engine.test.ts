@@ -139,6 +139,12 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     expect(fs.existsSync('/tmp/a') && fs.readFileSync('/tmp/a', 'utf8') === 'from the threadpool').toBe(false);
   });
 
+  test('each sandbox starts its pids at a random point, so pid-named temporary files of concurrent sandboxes do not collide', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => sandboxRun(user, ['--', 'sh', '-c', 'echo $$'])));
+    expect(Number(a.stdout)).toBeGreaterThan(1000);
+    expect(a.stdout).not.toBe(b.stdout);
+  });
+
   test('exit codes pass through, and death by signal N gives 128+N', async () => {
     expect((await sandboxRun(user, ['--', 'sh', '-c', 'exit 3'])).code).toBe(3);
     expect((await sandboxRun(user, ['--', 'sh', '-c', 'kill -9 $$'])).code).toBe(137);

@@ -87,7 +87,8 @@ export function flushCompileCache(): void {
   for (const { file, script } of toWrite) {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const temp = `${file}.${process.pid}.tmp`;
+      // Not the pid alone: sandboxes are separate pid namespaces, where pids repeat.
+      const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
       fs.writeFileSync(temp, script.createCachedData());
       // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
       fs.renameSync(temp, file);

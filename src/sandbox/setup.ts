@@ -1,6 +1,7 @@
 // The interpreter: runs a spec's mount operations inside the freshly born
 // namespaces, in bubblewrap's order. Synchronous throughout: nothing here may
 // touch the libuv threadpool.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SandboxError } from '../errors';
@@ -167,6 +168,16 @@ function applyProc(op: MountOp): void {
     sys.mount('proc', dest, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
   } catch (error) {
     fail(op, 'proc mount failed (a masked /proc, as in some containers, refuses it)', error);
+  }
+  // Every sandbox would otherwise give its command the same pid, and tools that
+  // name temporary files after the pid (write-file-atomic, in Jest's transform
+  // cache) collide between sandboxes that share a folder. Start the pids at a
+  // random point; only the owner of the pid namespace may, and only before
+  // /proc/sys turns read-only below.
+  try {
+    fs.writeFileSync(path.join(dest, 'sys', 'kernel', 'ns_last_pid'), String(crypto.randomInt(1000, 60000)));
+  } catch {
+    // An older kernel without ns_last_pid: the pids stay low, which only matters for those tools.
   }
   for (const name of PROC_READONLY) {
     const p = path.join(dest, name);
