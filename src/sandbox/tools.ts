@@ -22,7 +22,21 @@ function which(name: string, searchPath: string): string | undefined {
 
 let cached: Tools | undefined;
 
-export function findTools(searchPath = process.env.PATH ?? ''): Tools {
+/**
+ * The package installs everywhere, so that a mixed team can share one
+ * package.json, but it can only sandbox on Linux. Failing here, before any
+ * file is launched, makes every sandboxed file fail with this message instead
+ * of running unsandboxed.
+ */
+export function assertLinux(platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'linux') return;
+  throw new SandboxError('host', `sandboxes need Linux namespaces, and this host is ${platform}: no sandboxed file was run`, {
+    hint: 'run these tests on Linux or in CI; to run them unsandboxed here on purpose, make that choice visible in jest.config (see "Mixed teams" in the README)',
+  });
+}
+
+export function findTools(searchPath = process.env.PATH ?? '', platform: NodeJS.Platform = process.platform): Tools {
+  assertLinux(platform);
   if (cached) return cached;
   const fullPath = `${searchPath}:/usr/bin:/bin:/usr/sbin:/sbin`;
   const found: Partial<Tools> = {};
