@@ -9,6 +9,7 @@ import { formatError } from '../errors';
 import { detectHostSupport, explainUserNamespaceRefusal, outerUnshareFlags } from '../sandbox/host-support';
 import { SandboxProcess } from '../sandbox/launcher';
 import { planSandbox } from '../sandbox/plan';
+import { missingFlags, OLDEST_TESTED_UTIL_LINUX } from '../sandbox/tool-flags';
 import { findTools } from '../sandbox/tools';
 
 type Verdict = 'ok' | 'warn' | 'fail';
@@ -28,6 +29,11 @@ function kernelAtLeast(major: number, minor: number): boolean {
 function utilLinuxVersion(unshare: string): string | undefined {
   const out = spawnSync(unshare, ['--version'], { encoding: 'utf8' }).stdout ?? '';
   return /(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
+}
+
+function helpOf(tool: string): string {
+  const result = spawnSync(tool, ['--help'], { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`;
 }
 
 function seccompMode(): string | undefined {
@@ -82,11 +88,15 @@ export async function doctor(): Promise<number> {
     findings.push({ verdict: 'fail', what: formatError(error) });
     return print(findings);
   }
-  const version = utilLinuxVersion(tools.unshare);
-  const [major, minor] = (version ?? '0.0').split('.').map(Number);
-  findings.push(major > 2 || (major === 2 && minor >= 38)
-    ? { verdict: 'ok', what: `util-linux ${version} (${tools.unshare}, ${tools.setpriv})` }
-    : { verdict: 'fail', what: `util-linux ${version ?? 'of unknown version'} is too old: --map-current-user needs 2.38`, fix: 'install util-linux >= 2.38 (Debian 12, Ubuntu 24.04 and later have it)' });
+  const version = utilLinuxVersion(tools.unshare) ?? 'of unknown version';
+  const missing = (['unshare', 'setpriv'] as const).flatMap((tool) => missingFlags(tool, helpOf(tools[tool])).map((flag) => `${tool} ${flag}`));
+  findings.push(missing.length === 0
+    ? { verdict: 'ok', what: `util-linux ${version} (${tools.unshare}, ${tools.setpriv}) has every flag the sandbox uses` }
+    : {
+      verdict: 'fail',
+      what: `util-linux ${version} lacks flags the sandbox's launch chain passes: ${missing.join(', ')}`,
+      fix: `install a newer util-linux (${OLDEST_TESTED_UTIL_LINUX}, Debian 11's, is the oldest tested; Ubuntu 22.04's 2.37 and Debian 12's 2.38 have them), or put one first on PATH`,
+    });
 
   const probe = spawnSync(tools.unshare, [...outerUnshareFlags('userns', 'same', { network: false, uts: false }), '--', tools.sh, '-c', 'exit 0'], { encoding: 'utf8' });
   if (probe.status === 0) {

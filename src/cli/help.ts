@@ -39,6 +39,6 @@ Relative SRC paths resolve against the current directory. Sizes take k, m, g.
 Exit status: the command's own; death by signal N gives 128+N; 2 for bad
 options (nothing ran); 125 when the sandbox could not be built.
 
-Host requirements: Linux with user namespaces (or root), util-linux >= 2.38
-(unshare, setpriv), /bin/sh.
+Host requirements: Linux with user namespaces (or root), util-linux >= 2.36
+(unshare, setpriv), /bin/sh. mount-sandbox doctor checks them.
 `;

@@ -53,7 +53,7 @@ export function explainUserNamespaceRefusal(stderr: string): string {
     reasons.push('user namespaces are disabled: sysctl -w user.max_user_namespaces=15000');
   }
   if (/unrecognized option/.test(stderr)) {
-    reasons.push('this unshare is too old: util-linux >= 2.38 is needed for --map-current-user');
+    reasons.push('this unshare lacks a flag the sandbox passes: `npx mount-sandbox doctor` names it; util-linux 2.36.1 or newer has them all');
   }
   if (reasons.length === 0) {
     reasons.push('a seccomp profile (Docker\'s default) or a chroot may forbid them: in Docker, run with --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or run as root');

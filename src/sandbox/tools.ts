@@ -44,7 +44,7 @@ export function findTools(searchPath = process.env.PATH ?? '', platform: NodeJS.
     const at = which(name, fullPath);
     if (at === undefined) {
       throw new SandboxError('host', `cannot find \`${name}\` on PATH`, {
-        hint: name === 'sh' ? 'install a POSIX shell at /bin/sh' : name === 'env' ? 'install coreutils' : 'install util-linux >= 2.38 (Debian/Ubuntu: apt-get install util-linux)',
+        hint: name === 'sh' ? 'install a POSIX shell at /bin/sh' : name === 'env' ? 'install coreutils' : 'install util-linux >= 2.36 (Debian/Ubuntu: apt-get install util-linux)',
       });
     }
     found[name] = at;
