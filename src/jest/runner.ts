@@ -15,6 +15,7 @@ import { nodeModulesCachingHost } from '../sandbox/host-view';
 import { findTools } from '../sandbox/tools';
 import { isSandboxed } from './file-plan';
 import { jestModules } from './jest-modules';
+import { OnceLines } from './output-dedupe';
 import { toSerializableError } from './protocol';
 import { FileFailure, SandboxedFile, type FileRunContext } from './sandboxed-file';
 
@@ -100,6 +101,7 @@ export default class MountSandboxRunner {
     const moduleMaps = new Map<string, FileRunContext['moduleMap']>();
     const createdDirs = new Set<string>();
     const noticed = new Set<string>();
+    const stderrOnce = new OnceLines();
     const host = nodeModulesCachingHost();
     const contextFor = (test: Test): FileRunContext => {
       const { config, moduleMap } = test.context;
@@ -116,6 +118,7 @@ export default class MountSandboxRunner {
         moduleMap: serializable,
         host,
         createdDirs,
+        stderrOnce,
         notice: (key, line) => {
           if (noticed.has(key)) return;
           noticed.add(key);

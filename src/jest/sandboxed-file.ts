@@ -16,6 +16,7 @@ import type { HostView } from '../sandbox/defaults';
 import type { IsolationMode, MountOp } from '../sandbox/spec';
 import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
 import { jestModules } from './jest-modules';
+import type { OnceLines } from './output-dedupe';
 import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const CHILD_SCRIPT = path.join(__dirname, 'child.js');
@@ -38,6 +39,8 @@ export interface FileRunContext {
   emit: EmitCaseEvent;
   /** Folders created on the host for this run, to remove afterwards if still empty. */
   createdDirs: Set<string>;
+  /** Shared by the run's files: once-per-process warnings on their stderr are shown once. */
+  stderrOnce: OnceLines;
   /** Says a one-line notice once per run. */
   notice(key: string, line: string): void;
   track(sandbox: SandboxProcess): () => void;
@@ -194,11 +197,16 @@ export class SandboxedFile {
     this.#untrack = ctx.track(this.#sandbox);
     if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
     for (const stream of [this.#sandbox.child.stdout, this.#sandbox.child.stderr]) {
+      const isStdout = stream === this.#sandbox.child.stdout;
+      // Each file is a fresh process: what Node or a transformer warns about once per process would repeat per file.
+      const filter = isStdout ? undefined : ctx.stderrOnce.stream();
+      const out = isStdout ? process.stdout : process.stderr;
       stream?.setEncoding('utf8').on('data', (chunk: string) => {
         this.#output = tail(this.#output + chunk);
         // Like jest-runner's workers: the child's raw output reaches the user's terminal.
-        (stream === this.#sandbox.child.stdout ? process.stdout : process.stderr).write(chunk);
+        out.write(filter ? filter.write(chunk) : chunk);
       });
+      if (filter) stream?.on('end', () => out.write(filter.end()));
     }
     this.#sandbox.child.on('message', (message: unknown) => this.#receive(message));
     const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
