@@ -3,6 +3,7 @@
 // test sees can be reproduced and debugged without Jest.
 import fs from 'node:fs';
 import path from 'node:path';
+import type tty from 'node:tty';
 import { configError, formatError, isSandboxError } from '../errors';
 import { checkOptions, mergeOptions, type CheckedOptions } from '../options/validate';
 import { detectHostSupport } from '../sandbox/host-support';
@@ -15,6 +16,7 @@ import { findTools } from '../sandbox/tools';
 import { doctor } from './doctor';
 import { HELP } from './help';
 import { parseCli, type RunArgs } from './args';
+import { openTerminalRelay, wantsTerminal } from './terminal';
 
 const USAGE_EXIT = 2;
 
@@ -77,7 +79,12 @@ async function run(args: RunArgs): Promise<number> {
   if (support.note) process.stderr.write(`mount-sandbox: ${support.note}\n`);
   if (args.verbose) printPlan(spec, support.mode);
 
-  const sandbox = new SandboxProcess({ spec, command: args.command, mode: support.mode, tools });
+  // A debug shell at a terminal gets one of its own (see terminal.ts); koffi loads only then.
+  const terminal = wantsTerminal()
+    ? openTerminalRelay(require('../native/syscalls') as typeof import('../native/syscalls'), process.stdin as tty.ReadStream, process.stdout as tty.WriteStream)
+    : undefined;
+  const sandbox = new SandboxProcess({ spec, command: args.command, mode: support.mode, tools, ...(terminal ? { stdio: { tty: terminal.slave } } : {}) });
+  terminal?.spawned(() => fs.closeSync(terminal.slave));
   if (args.verbose) {
     const { kind, max } = sandbox.processLimit;
     process.stderr.write(`mount-sandbox: process limit ${max} (${kind === 'none' ? 'not enforced: root, and no pids cgroup could be made' : kind === 'rlimit' ? 'RLIMIT_NPROC' : 'a pids cgroup'})\n`);
@@ -98,6 +105,7 @@ async function run(args: RunArgs): Promise<number> {
     },
   );
   const status = await sandbox.exited;
+  await terminal?.finish();
   const report = await ready;
   if (args.verbose && report) {
     const { timings, launchedAt } = report;

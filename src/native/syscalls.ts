@@ -3,6 +3,7 @@
 // must never hop to the libuv threadpool, whose threads may sit in another
 // namespace. Each failure becomes a SyscallError naming the call, its
 // arguments and errno.
+import fs from 'node:fs';
 import koffi from 'koffi';
 import { SyscallError } from './syscall-error';
 
@@ -36,9 +37,18 @@ const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 
+// <asm-generic/ioctls.h>, <fcntl.h>: a pseudo-terminal for interactive commands.
+const TIOCSCTTY = 0x540e;
+const TIOCSWINSZ = 0x5414;
+const O_RDWR = 2;
+const O_NOCTTY = 0o400;
+const O_CLOEXEC = 0o2000000;
+
 const libc = koffi.load('libc.so.6');
 
 koffi.struct('mount_sandbox_rlimit', { cur: 'uint64', max: 'uint64' });
+
+koffi.struct('mount_sandbox_winsize', { rows: 'unsigned short', cols: 'unsigned short', xpixel: 'unsigned short', ypixel: 'unsigned short' });
 
 koffi.struct('mount_sandbox_ifreq', {
   name: koffi.array('char', 16, 'String'),
@@ -59,6 +69,12 @@ const c = {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   setrlimit: libc.func('int setrlimit(int resource, const mount_sandbox_rlimit *limit)'),
   ioctlIfreq: libc.func('int ioctl(int fd, unsigned long request, _Inout_ mount_sandbox_ifreq *req)'),
+  ioctlLong: libc.func('int ioctl(int fd, unsigned long request, long arg)'),
+  ioctlWinsize: libc.func('int ioctl(int fd, unsigned long request, const mount_sandbox_winsize *size)'),
+  posixOpenpt: libc.func('int posix_openpt(int flags)'),
+  grantpt: libc.func('int grantpt(int fd)'),
+  unlockpt: libc.func('int unlockpt(int fd)'),
+  ptsnameR: libc.func('int ptsname_r(int fd, _Out_ uint8_t *buf, size_t buflen)'),
 };
 
 function check(result: number | bigint, syscall: string, args: readonly unknown[]): number {
@@ -141,6 +157,41 @@ export function bringUpLoopback(): void {
   } finally {
     c.close(fd);
   }
+}
+
+export interface Pty {
+  /** The side the caller reads and writes; close-on-exec. */
+  master: number;
+  /** The terminal the command gets as stdio and controlling terminal. */
+  slave: number;
+  slavePath: string;
+}
+
+/** A fresh pseudo-terminal pair: a sandboxed command never gets the caller's own terminal. */
+export function openPty(): Pty {
+  const master = check(c.posixOpenpt(O_RDWR | O_NOCTTY | O_CLOEXEC), 'posix_openpt', ['O_RDWR|O_NOCTTY|O_CLOEXEC']);
+  try {
+    check(c.grantpt(master), 'grantpt', [master]);
+    check(c.unlockpt(master), 'unlockpt', [master]);
+    const name = Buffer.alloc(256);
+    const rc = Number(c.ptsnameR(master, name, name.length));
+    // ptsname_r returns the error number itself.
+    if (rc !== 0) throw new SyscallError('ptsname_r', [master], rc);
+    const slavePath = name.toString('utf8', 0, name.indexOf(0));
+    return { master, slave: fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY), slavePath };
+  } catch (error) {
+    c.close(master);
+    throw error;
+  }
+}
+
+/** Makes the terminal on `fd` this session leader's controlling terminal. */
+export function setControllingTerminal(fd: number): void {
+  check(c.ioctlLong(fd, TIOCSCTTY, 0), 'ioctl', [fd, 'TIOCSCTTY', 0]);
+}
+
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  check(c.ioctlWinsize(fd, TIOCSWINSZ, { rows, cols, xpixel: 0, ypixel: 0 }), 'ioctl', [fd, 'TIOCSWINSZ', `${rows}x${cols}`]);
 }
 
 const FLAG_NAMES: ReadonlyArray<[number, string]> = [

@@ -96,6 +96,8 @@ function main(): void {
     }
     // Its own session: no controlling terminal, so TIOCSTI cannot type into the host's shell.
     sys.setsid();
+    // Unless the launcher made a fresh pty for an interactive command: the host's terminal still never comes in.
+    if (config.controllingTerminal) sys.setControllingTerminal(0);
     sys.setNoNewPrivs();
     // Set before the nested user namespace exists: it takes this limit as its own.
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);

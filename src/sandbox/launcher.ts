@@ -28,8 +28,11 @@ export interface LaunchRequest {
   command: string[];
   mode: IsolationMode;
   tools: Tools;
-  /** stdio of the command; `pipe` gives child.stdout/stderr to the caller. */
-  stdio?: 'inherit' | 'pipe';
+  /**
+   * stdio of the command; `pipe` gives child.stdout/stderr to the caller;
+   * `{ tty }`: a pty's slave, which becomes the command's controlling terminal.
+   */
+  stdio?: 'inherit' | 'pipe' | { tty: number };
   /** Open a Node IPC channel to the command (which must be node). */
   ipc?: 'json' | 'advanced';
 }
@@ -84,9 +87,10 @@ export class SandboxProcess {
       hostUid,
       processLimit: { kind, max, ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) },
       ...(request.ipc ? { ipcSerialization: request.ipc } : {}),
+      ...(typeof request.stdio === 'object' ? { controllingTerminal: true } : {}),
     };
     const [file, ...args] = trampolineArgv(request);
-    const io = request.stdio ?? 'inherit';
+    const io = typeof request.stdio === 'object' ? request.stdio.tty : request.stdio ?? 'inherit';
     const stdio: StdioOptions = [io, io, io, 'pipe', ...(request.ipc ? ['ipc' as const] : [])];
     this.child = spawn(file, args, {
       stdio,

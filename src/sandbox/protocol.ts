@@ -30,6 +30,8 @@ export interface InitConfig {
   processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number; cgroupProcs?: string };
   /** When set, fd IPC_FD is handed to the command as its Node IPC channel. */
   ipcSerialization?: 'json' | 'advanced';
+  /** stdin is a fresh pty's slave: make it the command's controlling terminal, for job control and ^C. */
+  controllingTerminal?: boolean;
 }
 
 export interface SetupTimings {
