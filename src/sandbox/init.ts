@@ -3,13 +3,15 @@
 // every mount it made is locked and cannot be remounted or unmounted from
 // inside, whatever capabilities the command later holds.
 import fs from 'node:fs';
-import { isSandboxError } from '../errors';
-import * as sys from '../native/syscalls';
+import { isSandboxError, SandboxError, toWire } from '../errors';
+import type * as Syscalls from '../native/syscalls';
 import {
   INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
 } from './protocol';
-import { buildRoot } from './setup';
+import type * as Setup from './setup';
+
+type Sys = typeof Syscalls;
 
 const initStartedAt = performance.timeOrigin;
 
@@ -53,7 +55,7 @@ function commandEnv(config: InitConfig, overlays: OverlayMethods): string[] {
 }
 
 /** Only stdio and the IPC channel reach the command; every other descriptor closes on exec. */
-function prepareDescriptors(keep: readonly number[]): void {
+function prepareDescriptors(sys: Sys, keep: readonly number[]): void {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     const fd = Number(name);
     try {
@@ -73,11 +75,37 @@ function prepareDescriptors(keep: readonly number[]): void {
   }
 }
 
+/**
+ * A SandboxError says what it is. A failed system call outside the
+ * interpreter (sethostname, setsid, …) is a setup failure the host caused.
+ * Anything else is a bug of ours, and says so.
+ */
+function classify(sys: Sys, error: unknown): SandboxError {
+  if (isSandboxError(error)) return error;
+  if (sys.isSyscallError(error)) return new SandboxError('setup', error.message, { syscall: error.syscall, errno: error.code });
+  const stack = error instanceof Error && error.stack ? ` (${error.stack.split('\n').slice(1, 3).map((l) => l.trim()).join('; ')})` : '';
+  return new SandboxError('internal', `the sandbox init failed: ${error instanceof Error ? error.message : String(error)}${stack}`);
+}
+
 function main(): void {
   const raw = process.env[INIT_CONFIG_VAR];
   if (raw === undefined) {
     process.stderr.write('mount-sandbox: the sandbox init must be started by the launcher\n');
     process.exit(SETUP_FAILED_EXIT);
+  }
+  report({ type: 'started' });
+  // koffi is loaded here, not by an import, so that a failure to load it is reported as what it is.
+  let sys: Sys;
+  let buildRoot: typeof Setup.buildRoot;
+  try {
+    sys = require('../native/syscalls') as Sys;
+    ({ buildRoot } = require('./setup') as typeof Setup);
+  } catch (error) {
+    report({ type: 'error', ...toWire(new SandboxError('host', `the sandbox init cannot load koffi, which makes its mount syscalls: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'reinstall the dependencies (npm ci): koffi ships prebuilt binaries for Linux x64 and arm64; `npx mount-sandbox doctor` checks the rest',
+    })) });
+    process.exitCode = SETUP_FAILED_EXIT;
+    return;
   }
   const config = JSON.parse(raw) as InitConfig;
   const { spec } = config;
@@ -92,7 +120,7 @@ function main(): void {
     try {
       process.chdir(spec.cwd);
     } catch {
-      throw new Error(`cwd ${spec.cwd} does not exist inside the sandbox; bind it or pick another --cwd`);
+      throw new SandboxError('setup', `cwd ${spec.cwd} does not exist inside the sandbox`, { path: spec.cwd, hint: 'bind it, or pick another --cwd' });
     }
     // Its own session: no controlling terminal, so TIOCSTI cannot type into the host's shell.
     sys.setsid();
@@ -101,15 +129,12 @@ function main(): void {
     sys.setNoNewPrivs();
     // Set before the nested user namespace exists: it takes this limit as its own.
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
-    if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
+    if (fs.existsSync('/proc/self/fd')) prepareDescriptors(sys, config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
     const argv = commandArgv(config);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
     sys.execve(argv[0], argv, commandEnv(config, overlays));
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    report(isSandboxError(error) && error.hint !== undefined
-      ? { type: 'error', kind: error.kind, message, hint: error.hint }
-      : { type: 'error', kind: isSandboxError(error) ? error.kind : 'setup', message });
+    report({ type: 'error', ...toWire(classify(sys, error)) });
     process.exitCode = SETUP_FAILED_EXIT;
   }
 }

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { SandboxError } from '../errors';
+import { fromWire, SandboxError } from '../errors';
 import { outerUnshareFlags } from './host-support';
 import { chooseProcessLimit, type ProcessLimit } from './process-limit';
 import {
@@ -118,12 +118,23 @@ export class SandboxProcess {
     stream.setEncoding('utf8');
     for await (const chunk of stream) text += chunk as string;
     const lines = text.split('\n').filter((line) => line !== '');
-    const last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
+    let last: StatusMessage | undefined;
+    try {
+      last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
+    } catch {
+      throw new SandboxError('internal', `the sandbox init wrote an unreadable status line: ${JSON.stringify(lines[lines.length - 1].slice(0, 200))}`);
+    }
     if (last?.type === 'ready') return { timings: last.timings, overlays: last.overlays, steps: last.steps, launchedAt: this.launchedAt };
     if (last?.type === 'error') {
-      throw new SandboxError('setup', `sandbox setup failed: ${last.message}`, last.hint !== undefined ? { hint: last.hint } : {});
+      const { type: _type, ...wire } = last;
+      throw fromWire(wire, wire.kind === 'setup' ? 'sandbox setup failed: ' : '');
     }
     const status = await this.exited;
+    if (last?.type === 'started') {
+      throw new SandboxError('internal', `the sandbox init (node, pid 1 of the sandbox) died before it reported, with exit status ${status.code}${status.signal ? ` (${status.signal})` : ''}`, {
+        hint: 'its own output above says more; exit status 137 is usually the out-of-memory killer',
+      });
+    }
     throw new SandboxError('setup', `the namespace trampoline (${path.basename(this.child.spawnfile)}, unshare) exited with ${status.code} before the sandbox init ran`, {
       hint: 'see the unshare message above; `mount-sandbox doctor` explains what this host allows',
     });

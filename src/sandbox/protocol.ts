@@ -1,6 +1,7 @@
 // What the launcher and the sandbox init say to each other. The init's
 // config travels in one environment variable; its report comes back as one
 // JSON line on a status pipe, which the command inside never inherits.
+import type { SandboxErrorWire } from '../errors';
 import type { IsolationMode, SandboxSpec } from './spec';
 
 
@@ -47,8 +48,10 @@ export interface SetupTimings {
 export type OverlayMethods = Record<string, 'overlay' | 'copy' | 'ro-bind'>;
 
 export type StatusMessage =
+  /** The init's first line, before it loads anything that can fail: later silence is its own death, not unshare's. */
+  | { type: 'started' }
   | { type: 'ready'; timings: SetupTimings; overlays: OverlayMethods; steps: Array<[string, number]> }
-  | { type: 'error'; kind: string; message: string; hint?: string };
+  | ({ type: 'error' } & SandboxErrorWire);
 
 export interface SandboxMarker {
   mode: IsolationMode;

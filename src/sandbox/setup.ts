@@ -29,7 +29,21 @@ function inNewRoot(p: string): string {
 
 function fail(op: MountOp, what: string, cause: unknown): never {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  throw new SandboxError('setup', `${describeOp(op)}${op.origin ? ` (${op.origin})` : ''}: ${what}: ${reason}`, { cause });
+  const described = describeOp(op);
+  throw new SandboxError('setup', `${described}${op.origin ? ` (${op.origin})` : ''}: ${what}: ${reason}`, {
+    cause,
+    op: described,
+    path: op.dest,
+    ...(op.origin !== undefined ? { origin: op.origin } : {}),
+    ...syscallOf(cause),
+  });
+}
+
+/** The failed call and its errno, from a SyscallError or from one of Node's own fs errors. */
+function syscallOf(cause: unknown): { syscall?: string; errno?: string } {
+  if (sys.isSyscallError(cause)) return { syscall: cause.syscall, errno: cause.code };
+  const e = cause as NodeJS.ErrnoException | undefined;
+  return typeof e?.code === 'string' && typeof e.syscall === 'string' ? { syscall: e.syscall, errno: e.code } : {};
 }
 
 function ensureDir(p: string, mode = 0o755): void {
@@ -63,7 +77,10 @@ function readOnlyAncestor(dest: string): Error | undefined {
   while (!fs.existsSync(at) && at !== path.dirname(at)) at = path.dirname(at);
   const holder = mountHolding(readMountInfo(), at);
   if (holder === undefined || (holder.flags & MS_RDONLY) === 0) return undefined;
-  return new Error(`EROFS: ${at.slice(NEW_ROOT.length) || '/'} is read-only inside the sandbox, and a mount point must exist; overlay its parent (fixtures) or pick a path that exists`);
+  // Shaped like Node's own fs errors, so that the errno and the call reach the caller as fields.
+  return Object.assign(new Error(`EROFS: ${at.slice(NEW_ROOT.length) || '/'} is read-only inside the sandbox, and a mount point must exist; overlay its parent (fixtures) or pick a path that exists`), {
+    code: 'EROFS', syscall: 'mkdir',
+  });
 }
 
 function readMountInfo(): ReturnType<typeof parseMountInfo> {
@@ -302,7 +319,14 @@ function applyOp(op: MountOp, methods: Record<string, OverlayMethod>): void {
       return applyDev(op);
     case 'proc':
       return applyProc(op);
+    default:
+      // Only reachable with a spec that skipped validation: our bug, never the user's.
+      return unknownOp(op);
   }
+}
+
+function unknownOp(op: never): never {
+  throw new SandboxError('internal', `the sandbox interpreter has no operation ${JSON.stringify((op as { type?: unknown }).type)}`, { op: JSON.stringify(op) });
 }
 
 function mountNamespaceOfEveryThread(procRoot: string): Set<string> {
