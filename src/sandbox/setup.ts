@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SandboxError } from '../errors';
+import { copyInstead } from './copy-tree';
 import * as sys from '../native/syscalls';
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE,
@@ -248,11 +249,7 @@ function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): vo
   }
   switch (op.fallback) {
     case 'copy':
-      try {
-        fs.cpSync(source, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-      } catch (error) {
-        fail(op, 'overlayfs was refused and copying the tree failed', error);
-      }
+      copyInstead(op, source, dest, `${scratch}/copy`, refusal);
       methods[op.dest] = 'copy';
       return;
     case 'ro-bind':
