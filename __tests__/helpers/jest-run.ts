@@ -15,9 +15,7 @@ export interface JestRun extends RunResult {
   dir: string;
 }
 
-export function copyFixture(name: string): string {
-  const stage = currentStage();
-  const base = path.join(stage.project, 'runs');
+export function copyFixture(name: string, base = path.join(currentStage().project, 'runs')): string {
   fs.mkdirSync(base, { recursive: true, mode: 0o755 });
   const dir = fs.mkdtempSync(path.join(base, `${name}-`));
   fs.cpSync(path.join(REPO, 'fixtures', name), dir, { recursive: true });
@@ -35,8 +33,12 @@ function makeWorldWritable(dir: string): void {
   }
 }
 
-export async function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
-  const jestBin = path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js');
+export function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
+  return runJestBin(path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js'), user, dir, args, env, timeoutMs);
+}
+
+/** runJest with another project's Jest (fixtures/jest29's own install). */
+export async function runJestBin(jestBin: string, user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
   const outputFile = path.join(dir, `.results-${process.hrtime.bigint()}.json`);
   const result = await run(user, [process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
     cwd: dir,

@@ -46,3 +46,10 @@ export function currentStage(): Stage {
   const packageDir = path.join(project, 'node_modules', 'jest-environment-mount-sandbox');
   return { root, project, packageDir, cli: path.join(packageDir, 'dist', 'cli', 'main.js') };
 }
+
+/** The `npm pack`ed tarball global setup made: what a consumer project installs. */
+export function stagedTarball(stage: Stage = currentStage()): string {
+  const tarballs = fs.readdirSync(stage.root).filter((name) => /^jest-environment-mount-sandbox-.*\.tgz$/.test(name));
+  if (tarballs.length !== 1) throw new Error(`expected one packed tarball in ${stage.root}, found ${tarballs.length}`);
+  return path.join(stage.root, tarballs[0]);
+}

@@ -9,13 +9,8 @@ import path from 'node:path';
 import type { TestEvents } from '@jest/test-result';
 import type TestRunnerClass from 'jest-runner';
 import { flushCompileCache, installCompileCache } from './compile-cache';
+import { loadChildJest, type TestContext as Context } from './jest-compat';
 import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
-
-type TestRunnerModule = { default: typeof TestRunnerClass };
-type RuntimeModule = typeof import('jest-runtime');
-type HasteMapModule = typeof import('jest-haste-map');
-type ResolveModule = { preloadResolver?: (resolver: string | null | undefined) => Promise<void> };
-type Context = Parameters<TestRunnerClass['runTests']>[0][number]['context'];
 
 const started = performance.now();
 const send = process.send?.bind(process);
@@ -60,17 +55,10 @@ function warmModules(request: PrepareRequest): void {
 async function prepare(request: PrepareRequest): Promise<Prepared> {
   // MOUNT_SANDBOX_COMPILE_CACHE=0 turns it off, to measure what it saves (bench/).
   if (process.env.MOUNT_SANDBOX_COMPILE_CACHE !== '0') installCompileCache(path.join(request.config.cacheDirectory, 'mount-sandbox-v8'));
-  const { default: TestRunner } = require(request.modules.jestRunner) as TestRunnerModule;
-  const Runtime = (require(request.modules.jestRuntime) as RuntimeModule).default;
-  const HasteMap = (require(request.modules.jestHasteMap) as HasteMapModule).default;
-  const { preloadResolver } = require(request.modules.jestResolve) as ResolveModule;
-  const { config } = request;
-  const moduleMap = HasteMap.getStatic(config).getModuleMapFromJSON(request.moduleMap);
-  if (typeof preloadResolver === 'function') await preloadResolver(config.resolver);
-  const resolver = Runtime.createResolver(config, moduleMap);
+  const { TestRunner, context } = await loadChildJest(request.modules, request.config, request.moduleMap);
   warmModules(request);
   await post({ type: 'loaded', loadMs: performance.now() - started });
-  return { request, TestRunner, context: { config, moduleMap, resolver } as unknown as Context };
+  return { request, TestRunner, context };
 }
 
 async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {

@@ -10,26 +10,21 @@ import type { HostView, ProjectChoice } from '../sandbox/defaults';
 import { planSandbox } from '../sandbox/plan';
 import type { Tools } from '../sandbox/protocol';
 import type { MountOp, SandboxSpec } from '../sandbox/spec';
+import { buildSnapshotResolver, pragmasOfSource, resolveEnvironment } from './jest-compat';
 import { jestModules, packageRoot } from './jest-modules';
-
-type Docblock = { extract(contents: string): string; parse(docblock: string): Record<string, string | string[]> };
-type ResolveModule = { resolveTestEnvironment(options: { rootDir: string; testEnvironment: string; requireResolveFunction: (id: string) => string }): string };
-type SnapshotModule = { buildSnapshotResolver(config: Config.ProjectConfig): Promise<{ resolveSnapshotPath(testPath: string): string }> };
 
 /** Every file through which Jest can load this package's environment. */
 const OUR_ENVIRONMENTS = new Set(['../index.js', './environment.js'].map((p) => path.resolve(__dirname, p)).filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)));
 
 export function pragmasOf(testPath: string): Record<string, string | string[]> {
-  const docblock = require(jestModules().jestDocblock) as Docblock;
-  return docblock.parse(docblock.extract(fs.readFileSync(testPath, 'utf8')));
+  return pragmasOfSource(fs.readFileSync(testPath, 'utf8'));
 }
 
 export function environmentOf(test: Test, pragmas: Record<string, string | string[]>): string {
   const pragma = pragmas['jest-environment'];
   const config = test.context.config;
   if (typeof pragma !== 'string') return config.testEnvironment;
-  const { resolveTestEnvironment } = require(jestModules().jestResolve) as ResolveModule;
-  return resolveTestEnvironment({ rootDir: config.rootDir, testEnvironment: pragma, requireResolveFunction: require.resolve });
+  return resolveEnvironment(config.rootDir, pragma);
 }
 
 export function isSandboxed(test: Test): boolean {
@@ -49,7 +44,7 @@ const snapshotResolvers = new Map<string, Promise<{ resolveSnapshotPath(testPath
 async function snapshotPathOf(config: Config.ProjectConfig, testPath: string): Promise<string> {
   let resolver = snapshotResolvers.get(config.id);
   if (!resolver) {
-    resolver = (require(jestModules().jestSnapshot) as SnapshotModule).buildSnapshotResolver(config);
+    resolver = buildSnapshotResolver(config);
     snapshotResolvers.set(config.id, resolver);
   }
   return (await resolver).resolveSnapshotPath(testPath);

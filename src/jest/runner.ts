@@ -4,7 +4,6 @@
 // cannot tell the difference.
 import type { SerializableError, Test, TestEvents } from '@jest/test-result';
 import type { Config } from '@jest/types';
-import type TestRunnerClass from 'jest-runner';
 import type { TestRunnerContext, TestRunnerOptions, TestWatcher, UnsubscribeFn } from 'jest-runner';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +13,7 @@ import type { SandboxProcess } from '../sandbox/launcher';
 import { nodeModulesCachingHost } from '../sandbox/host-view';
 import { findTools } from '../sandbox/tools';
 import { isSandboxed } from './file-plan';
+import { assertSupportedJest, loadTestRunner } from './jest-compat';
 import { jestModules } from './jest-modules';
 import { OnceLines } from './output-dedupe';
 import { toSerializableError } from './protocol';
@@ -69,7 +69,7 @@ export default class MountSandboxRunner {
   }
 
   async #runWithJest(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
-    const { default: TestRunner } = require(jestModules().jestRunner) as { default: typeof TestRunnerClass };
+    const TestRunner = loadTestRunner(jestModules().jestRunner);
     const runner = new TestRunner(this.#globalConfig, this.#context);
     for (const name of EVENTS) runner.on(name, (data) => this.#events.emit(name, data));
     await runner.runTests(tests, watcher, options);
@@ -79,6 +79,7 @@ export default class MountSandboxRunner {
     let support: HostSupport;
     let tools: ReturnType<typeof findTools>;
     try {
+      assertSupportedJest();
       tools = findTools();
       support = detectHostSupport(tools);
     } catch (error) {
