@@ -74,6 +74,7 @@ describe('a pnpm project with hoist: false', () => {
   });
 
   test('pnpm add succeeds with the README line, and the layout really is strict', () => {
+    expect(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')).toContain(`\n  ${ALLOW_BUILDS}\n`);
     expect(addOutput).not.toMatch(/ERR_PNPM/);
     // Only the direct dependencies are visible from the project…
     expect(fs.readdirSync(path.join(project, 'node_modules')).filter((name) => !name.startsWith('.')).sort()).toEqual(['jest', 'jest-environment-mount-sandbox']);
