@@ -1,5 +1,6 @@
 // `mount-sandbox doctor` reports what the host allows, and exits non-zero
 // with the fix when no sandbox mode works.
+import fs from 'node:fs';
 import { currentStage } from '../helpers/stage';
 import { run, asUser, USERS } from '../helpers/run';
 
@@ -33,5 +34,13 @@ describe('mount-sandbox doctor', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^warn {2}user namespaces are refused/m);
     expect(result.stdout).toMatch(/the runner will use mode "root-no-userns"/);
+  });
+
+  test.each(USERS)('as %s on a host without AppArmor, doctor --fix refuses, says why, and changes nothing', async (user) => {
+    const result = await run(user, [process.execPath, stage.cli, 'doctor', '--fix']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('mount-sandbox doctor --fix: AppArmor is not active on this host (no /sys/kernel/security/apparmor): --fix only installs an AppArmor profile, and there is no AppArmor restriction to lift here\n');
+    expect(result.stdout).toBe('');
+    expect(fs.existsSync('/etc/apparmor.d/mount-sandbox-unshare')).toBe(false);
   });
 });

@@ -179,3 +179,14 @@ describe('parseCli', () => {
     expect(configErrorOf(() => parseCli(['run'], CWD)).field).toBe('run');
   });
 });
+
+describe('mount-sandbox doctor', () => {
+  test('plain, and with --fix', () => {
+    expect(parseCli(['doctor'], CWD)).toEqual({ kind: 'doctor', fix: false });
+    expect(parseCli(['doctor', '--fix'], CWD)).toEqual({ kind: 'doctor', fix: true });
+  });
+
+  test('an unknown doctor option is named', () => {
+    expect(configErrorOf(() => parseCli(['doctor', '--fx'], CWD)).message).toBe('--fx: unknown doctor option; expected --fix (see mount-sandbox --help)');
+  });
+});

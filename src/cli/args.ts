@@ -25,7 +25,7 @@ export interface RunArgs {
   command: string[];
 }
 
-export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'doctor' } | { kind: 'run'; args: RunArgs };
+export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'doctor'; fix: boolean } | { kind: 'run'; args: RunArgs };
 
 const VALUE_OPTIONS = new Set([
   '--ro-bind', '--bind', '--overlay', '--tmpfs', '--hide', '--setenv', '--unsetenv', '--uid', '--cwd', '--project', '--project-mode',
@@ -147,7 +147,12 @@ export function parseCli(argv: readonly string[], cwd: string): Parsed {
   const [subcommand, ...rest] = argv;
   if (subcommand === undefined || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') return { kind: 'help' };
   if (subcommand === '--version') return { kind: 'version' };
-  if (subcommand === 'doctor') return { kind: 'doctor' };
+  if (subcommand === 'doctor') {
+    if (rest[0] === '--help' || rest[0] === '-h') return { kind: 'help' };
+    const unknown = rest.find((arg) => arg !== '--fix');
+    if (unknown !== undefined) throw configError(unknown, 'unknown doctor option; expected --fix (see mount-sandbox --help)');
+    return { kind: 'doctor', fix: rest.includes('--fix') };
+  }
   if (subcommand !== 'run') throw configError(subcommand, 'unknown command; expected `run` or `doctor` (see mount-sandbox --help)');
   if (rest[0] === '--help' || rest[0] === '-h') return { kind: 'help' };
   return { kind: 'run', args: parseRunArgs(rest, cwd) };

@@ -6,20 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatError } from '../errors';
-import { detectHostSupport, explainUserNamespaceRefusal, outerUnshareFlags } from '../sandbox/host-support';
+import { containerState } from '../sandbox/container';
+import { realHostFiles } from '../sandbox/host-files';
+import { detectHostSupport, outerUnshareFlags } from '../sandbox/host-support';
 import { SandboxProcess } from '../sandbox/launcher';
 import { planSandbox } from '../sandbox/plan';
 import { missingFlags, OLDEST_TESTED_UTIL_LINUX } from '../sandbox/tool-flags';
 import { findTools } from '../sandbox/tools';
-
-type Verdict = 'ok' | 'warn' | 'fail';
-interface Finding {
-  verdict: Verdict;
-  what: string;
-  fix?: string;
-}
-
-const MARK: Record<Verdict, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+import { applyFix, realUnshare } from './doctor-fix';
+import { formatFindings, userNamespaceFindings, type Finding } from './doctor-report';
 
 function kernelAtLeast(major: number, minor: number): boolean {
   const [a, b] = os.release().split('.').map((n) => Number.parseInt(n, 10));
@@ -36,14 +31,6 @@ function helpOf(tool: string): string {
   return `${result.stdout ?? ''}${result.stderr ?? ''}`;
 }
 
-function seccompMode(): string | undefined {
-  try {
-    return /^Seccomp:\s+(\d)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 async function trySandbox(findings: Finding[]): Promise<void> {
   const tools = findTools();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mount-sandbox-doctor-'));
@@ -58,7 +45,7 @@ async function trySandbox(findings: Finding[]): Promise<void> {
       findings.push({
         verdict: 'fail',
         what: `a full sandbox could not be built: ${reason}`,
-        ...(/proc/.test(reason) ? { fix: 'the outer /proc is masked (a container): podman --security-opt unmask=ALL, or docker --security-opt systempaths=unconfined' } : {}),
+        ...(/proc/.test(reason) ? { fix: maskedProcFix() } : {}),
       });
       return;
     }
@@ -76,9 +63,25 @@ async function trySandbox(findings: Finding[]): Promise<void> {
   }
 }
 
-export async function doctor(): Promise<number> {
+/** A procfs mount refused in a container: its /proc is masked. */
+function maskedProcFix(): string {
+  const container = containerState(realHostFiles).container;
+  const where = container ? `this is ${container.kind === 'container' ? 'a container' : `a ${container.kind === 'docker' ? 'Docker' : 'Podman'} container`} (${container.evidence}), and its /proc is masked` : 'the outer /proc is masked (a container)';
+  return `${where}: podman --security-opt unmask=ALL, or docker --security-opt systempaths=unconfined`;
+}
+
+export interface DoctorOptions {
+  /** Apply the fixes doctor knows how to make (as root): the AppArmor profile for unshare. */
+  fix?: boolean;
+}
+
+export async function doctor(options: DoctorOptions = {}): Promise<number> {
   const findings: Finding[] = [];
   const uid = process.getuid?.() ?? -1;
+  if (options.fix) {
+    const fixed = applyFix(uid);
+    if (fixed !== 0) return fixed;
+  }
   findings.push({ verdict: 'ok', what: `running as ${uid === 0 ? 'root' : `uid ${uid}`}; kernel ${os.release()} (${process.arch}); node ${process.version}` });
 
   let tools;
@@ -99,13 +102,12 @@ export async function doctor(): Promise<number> {
     });
 
   const probe = spawnSync(tools.unshare, [...outerUnshareFlags('userns', 'same', { network: false, uts: false }), '--', tools.sh, '-c', 'exit 0'], { encoding: 'utf8' });
-  if (probe.status === 0) {
-    findings.push({ verdict: 'ok', what: 'user namespaces work for this user' });
-  } else {
-    const why = explainUserNamespaceRefusal(probe.stderr ?? '');
-    findings.push({ verdict: uid === 0 ? 'warn' : 'fail', what: `user namespaces are refused: ${(probe.stderr ?? '').trim()}`, fix: why });
-    if (seccompMode() === '2') findings.push({ verdict: 'warn', what: 'a seccomp filter is active (Docker\'s default profile blocks unshare and mount)', fix: 'docker run --security-opt seccomp=unconfined --security-opt apparmor=unconfined' });
-  }
+  findings.push(...userNamespaceFindings({
+    uid,
+    probe: { ok: probe.status === 0, stderr: probe.stderr ?? probe.error?.message ?? '' },
+    files: realHostFiles,
+    unshare: realUnshare(tools.unshare),
+  }));
 
   try {
     const support = detectHostSupport(tools);
@@ -118,11 +120,6 @@ export async function doctor(): Promise<number> {
 }
 
 function print(findings: Finding[]): number {
-  for (const finding of findings) {
-    process.stdout.write(`${MARK[finding.verdict]}  ${finding.what}\n`);
-    if (finding.fix) process.stdout.write(`      fix: ${finding.fix}\n`);
-  }
-  const failed = findings.some((f) => f.verdict === 'fail');
-  process.stdout.write(failed ? '\nmount-sandbox cannot sandbox tests on this host.\n' : '\nmount-sandbox can sandbox tests on this host.\n');
-  return failed ? 1 : 0;
+  process.stdout.write(formatFindings(findings));
+  return findings.some((f) => f.verdict === 'fail') ? 1 : 0;
 }

@@ -2,7 +2,9 @@ export const HELP = `mount-sandbox: run a command in a fresh, disposable Linux f
 
 Usage:
   mount-sandbox run [options] [--] CMD [ARGS...]
-  mount-sandbox doctor      what this host allows, and how to fix what it does not
+  mount-sandbox doctor [--fix]  what this host allows, and how to fix what it does not;
+                                --fix (as root) installs the AppArmor profile that
+                                Ubuntu's user namespace restriction needs
   mount-sandbox --help | --version
 
 The command runs in new user, mount and pid namespaces. Its root is a fresh

@@ -128,7 +128,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    if (parsed.kind === 'doctor') return await doctor();
+    if (parsed.kind === 'doctor') return await doctor({ fix: parsed.fix });
     if (parsed.kind === 'version') {
       process.stdout.write(`${version()}\n`);
       return 0;

@@ -3,10 +3,16 @@
 // before Jest loads any setupFiles, so a misconfigured project fails before
 // a single line of test code could touch the host.
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
-import NodeEnvironment from 'jest-environment-node';
+import type NodeEnvironmentModule from 'jest-environment-node';
 import { SandboxError } from '../errors';
 import { SANDBOX_MARKER_VAR } from '../sandbox/protocol';
+import { jestModules } from './jest-modules';
 import { CHILD_MARKER } from './protocol';
+
+// Jest's own copy (the one jest-config gives `testEnvironment: 'node'`), not
+// one resolved from this package: jest-environment-node is no peer of ours,
+// because Jest always brings it, and a second copy would be a second Jest.
+const NodeEnvironment = (require(jestModules().jestEnvironmentNode) as { default: typeof NodeEnvironmentModule }).default;
 
 export const OPTIONS_KEY = 'sandbox';
 

@@ -134,8 +134,8 @@ let checked: SandboxError | null | undefined;
 export function assertSupportedJest(): void {
   if (checked === undefined) {
     const runner = installed('jest-runner', path.join(packageRoot(jestModules().jestRunner), 'package.json'));
-    // The copy environment.ts gets from its own `require('jest-environment-node')`.
-    const environment = installed('jest-environment-node', require.resolve('jest-environment-node/package.json', { paths: [__dirname] }));
+    // The copy environment.ts extends: the one jest-config itself depends on.
+    const environment = installed('jest-environment-node', path.join(packageRoot(jestModules().jestEnvironmentNode), 'package.json'));
     checked = checkJestVersions(runner, environment) ?? null;
   }
   if (checked !== null) throw checked;

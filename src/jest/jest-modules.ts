@@ -1,26 +1,68 @@
-// The host's Jest packages. They are peer dependencies: the runner, the
-// child and the environment must use the very copies Jest itself loaded, or
-// Jest's internal instanceof checks and registries break (jestjs/jest#15519).
+// The host's Jest packages. The runner, the child and the environment must
+// use the very copies Jest itself loaded, or Jest's internal instanceof checks
+// and registries break (jestjs/jest#15519).
+//
+// They are found by walking Jest's own dependency chain, from the project's
+// `jest` (our one Jest peer) down: jest → @jest/core → jest-config, which
+// resolves the default runner, test runner and `testEnvironment: 'node'` for
+// Jest, → jest-runner → jest-runtime and friends. Each step is a declared
+// dependency of the package it is resolved from, so this works in every
+// layout: npm's and yarn's hoisted node_modules, and pnpm's isolated one
+// (`hoist=false`), where only `jest` and this package are visible from here.
 import path from 'node:path';
+import { SandboxError } from '../errors';
 import type { JestModulePaths } from './protocol';
 
-function resolveFrom(name: string, from: string[]): string {
-  return require.resolve(name, { paths: from });
+export interface JestModules extends JestModulePaths {
+  jestDocblock: string;
+  jestSnapshot: string;
+  /** The jest-environment-node that jest-config gives `testEnvironment: 'node'`; the sandbox's environment extends it. */
+  jestEnvironmentNode: string;
 }
 
-let cached: (JestModulePaths & { jestDocblock: string; jestSnapshot: string }) | undefined;
+/** Resolves `name` as `from` (a package folder) would; the error names the chain that broke. */
+function resolveFrom(name: string, from: string, fromName: string): string {
+  try {
+    return require.resolve(name, { paths: [from] });
+  } catch (error) {
+    throw new SandboxError('host', `cannot find ${name}, a dependency of Jest's ${fromName} (${from}): ${(error as Error).message.split('\n')[0]}`, {
+      hint: 'install jest in the project (npm install --save-dev jest), and reinstall node_modules if it is incomplete',
+    });
+  }
+}
 
-export function jestModules(): JestModulePaths & { jestDocblock: string; jestSnapshot: string } {
+/** The project's `jest`: our peer, visible from this package; the project folder as a fallback (a linked checkout of this package). */
+function findJest(): string {
+  for (const from of [__dirname, process.cwd()]) {
+    try {
+      return packageRoot(require.resolve('jest', { paths: [from] }));
+    } catch {
+      // try the next place
+    }
+  }
+  throw new SandboxError('host', `cannot find the package jest from ${__dirname} or from ${process.cwd()}`, {
+    hint: 'jest-environment-mount-sandbox runs inside Jest: install jest in the project (npm install --save-dev jest)',
+  });
+}
+
+let cached: JestModules | undefined;
+
+export function jestModules(): JestModules {
   if (cached) return cached;
-  const jestRunner = require.resolve('jest-runner');
-  const near = [path.dirname(jestRunner), __dirname];
+  const jest = findJest();
+  const core = packageRoot(resolveFrom('@jest/core', jest, 'jest'));
+  const config = packageRoot(resolveFrom('jest-config', core, '@jest/core'));
+  const jestRunner = resolveFrom('jest-runner', config, 'jest-config');
+  const runner = packageRoot(jestRunner);
+  const circus = packageRoot(resolveFrom('jest-circus', config, 'jest-config'));
   cached = {
     jestRunner,
-    jestRuntime: resolveFrom('jest-runtime', near),
-    jestHasteMap: resolveFrom('jest-haste-map', near),
-    jestResolve: resolveFrom('jest-resolve', near),
-    jestDocblock: resolveFrom('jest-docblock', near),
-    jestSnapshot: resolveFrom('jest-snapshot', [path.dirname(resolveFrom('jest-circus', near)), ...near]),
+    jestRuntime: resolveFrom('jest-runtime', runner, 'jest-runner'),
+    jestHasteMap: resolveFrom('jest-haste-map', runner, 'jest-runner'),
+    jestResolve: resolveFrom('jest-resolve', runner, 'jest-runner'),
+    jestDocblock: resolveFrom('jest-docblock', runner, 'jest-runner'),
+    jestSnapshot: resolveFrom('jest-snapshot', circus, 'jest-circus'),
+    jestEnvironmentNode: resolveFrom('jest-environment-node', config, 'jest-config'),
   };
   return cached;
 }

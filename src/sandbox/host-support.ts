@@ -2,8 +2,10 @@
 // allows none. Decided by trying: a sysctl can say yes while AppArmor or a
 // seccomp profile says no.
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { SandboxError } from '../errors';
+import { RESTRICT_USERNS_SYSCTL } from './apparmor';
+import { containerAdvice, containerState } from './container';
+import { readSysctl, realHostFiles, type HostFiles } from './host-files';
 import type { IsolationMode, UidMode } from './spec';
 import type { Tools } from './protocol';
 
@@ -32,33 +34,26 @@ function tryUnshare(tools: Tools, mode: IsolationMode): Attempt {
   return { ok: result.status === 0, stderr: (result.stderr ?? '').trim() || (result.error?.message ?? '') };
 }
 
-function readSysctl(name: string): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /** The known reasons a host refuses unprivileged user namespaces, each with its fix. */
-export function explainUserNamespaceRefusal(stderr: string): string {
+export function explainUserNamespaceRefusal(stderr: string, files: HostFiles = realHostFiles): string {
   const reasons: string[] = [];
-  if (readSysctl('kernel.apparmor_restrict_unprivileged_userns') === '1') {
-    reasons.push('AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or give node an AppArmor profile with `userns,`');
+  if (readSysctl(files, RESTRICT_USERNS_SYSCTL) === '1') {
+    reasons.push(`AppArmor restricts unprivileged user namespaces (${RESTRICT_USERNS_SYSCTL}=1): \`npx mount-sandbox doctor\` prints an AppArmor profile for unshare that allows them (as root, \`mount-sandbox doctor --fix\` installs it), or lift the restriction: sudo sysctl -w ${RESTRICT_USERNS_SYSCTL}=0`);
   }
-  if (readSysctl('kernel.unprivileged_userns_clone') === '0') {
+  if (readSysctl(files, 'kernel.unprivileged_userns_clone') === '0') {
     reasons.push('unprivileged user namespaces are disabled: sysctl -w kernel.unprivileged_userns_clone=1');
   }
-  if (readSysctl('user.max_user_namespaces') === '0') {
+  if (readSysctl(files, 'user.max_user_namespaces') === '0') {
     reasons.push('user namespaces are disabled: sysctl -w user.max_user_namespaces=15000');
   }
   if (/unrecognized option/.test(stderr)) {
     reasons.push('this unshare lacks a flag the sandbox passes: `npx mount-sandbox doctor` names it; util-linux 2.36.1 or newer has them all');
   }
-  if (reasons.length === 0) {
-    reasons.push('a seccomp profile (Docker\'s default) or a chroot may forbid them: in Docker, run with --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or run as root');
-  }
-  return reasons.join('; ');
+  if (reasons.length > 0) return reasons.join('; ');
+  // No sysctl says no: a container's seccomp filter is the usual culprit.
+  const container = containerAdvice(containerState(files));
+  if (container !== undefined) return `${container.what}: ${container.fix}`;
+  return 'a seccomp profile (Docker\'s default) or a chroot may forbid them: in Docker, run with --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or run as root';
 }
 
 export interface HostSupport {
