@@ -437,6 +437,8 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       expect(failure.message).toMatch(cases(dir)[name]);
       expect(failure.message).toMatch(/mount-sandbox: /);
       expect(failure.message).not.toMatch(/sandbox setup failed|exited with code|before reporting a result/);
+      // A config error is the user's to fix: no stack frames from the runner's internals.
+      expect(failure.message).not.toMatch(/^\s+at /m);
       expect(markersOf(name)).toEqual([]);
     });
 
@@ -470,5 +472,53 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       // The control's markers are still only those of the first run.
       expect(fs.readdirSync(path.join(dir, 'markers')).filter((m) => m !== 'README').sort()).toEqual(markers);
     }, SLOW);
+
+    test('every bad option is reported in one message, not just the first', async () => {
+      const bad = { network: 'off', processLimit: 3, tmpfs: ['relative', '/ok:12x'], netwrok: 'none' };
+      const projectWide = await runJest(user, dir, ['--runTestsByPath', 'cases/00-valid-control.test.js'], { EXTRA_SANDBOX_OPTIONS: JSON.stringify(bad) });
+      const failure = failureOf(projectWide, '00-valid-control.test.js');
+      expect(failure).toMatchObject({ status: 'failed', tests: 0 });
+      const P = 'testEnvironmentOptions\\.sandbox';
+      expect(failure.message).toMatch(/mount-sandbox: 5 problems with the sandbox options:/);
+      for (const line of [
+        `${P}\\.netwrok: unknown option; did you mean "network"\\?`,
+        `${P}\\.tmpfs\\[0\\]\\.target: expected an absolute path inside the sandbox, got relative "relative"`,
+        `${P}\\.tmpfs\\[1\\]\\.size: expected a positive size`,
+        `${P}\\.network: expected one of "host", "none", got "off"`,
+        `${P}\\.processLimit: expected a whole number of at least 16, got 3`,
+      ]) expect(failure.message).toMatch(new RegExp(`\\n\\s+- ${line}`));
+      expect(failure.message).not.toMatch(/^\s+at /m);
+    }, SLOW);
   });
+
+  test('options outside testEnvironmentOptions.sandbox, and a misspelt "sandbox", are warned about once per project, and not applied', async () => {
+    const dir = ownedBy(user, copyFixture('options-misplaced'));
+    const run = await runJest(user, dir, ['-w', '2']);
+    expectAllPassed(run, {
+      "one.test.js › the network is the host's, package.json is readable, the hostname is set": 'passed',
+      "two.test.js › the network is the host's, package.json is readable, the hostname is set": 'passed',
+    });
+    const warning = new RegExp([
+      `mount-sandbox: warning for the Jest project ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`,
+      '  - testEnvironmentOptions\\.network is a sandbox option outside "sandbox", so it is ignored; move it to testEnvironmentOptions\\.sandbox\\.network',
+      '  - testEnvironmentOptions\\.hide is a sandbox option outside "sandbox", so it is ignored; move it to testEnvironmentOptions\\.sandbox\\.hide',
+      '  - testEnvironmentOptions\\.sandbx is ignored; did you mean "sandbox"\\?',
+    ].join('\n'));
+    expect(run.stderr).toMatch(warning);
+    // Once for the project, not once per file; Jest's own options (customExportConditions) are not named.
+    expect(run.stderr.split('warning for the Jest project').length - 1).toBe(1);
+    expect(run.stderr).not.toMatch(/customExportConditions/);
+  }, SLOW);
+
+  test("envMode 'clean': a secret given to Jest stays out, the allowlist and env pass; a docblock cannot switch back to 'inherit'", async () => {
+    const dir = ownedBy(user, copyFixture('options-env-clean'));
+    const run = await runJest(user, dir, ['-w', '2'], { SECRET_TOKEN: 'host-secret-token', LANG: 'C.UTF-8' });
+    expect(outcomes(run.results)).toEqual({
+      'clean.test.js › a secret given to Jest does not reach the test, nor its child processes': 'passed',
+      'clean.test.js › the allowlist (PATH, HOME, LANG) and what env sets do': 'passed',
+      'inherit.test.js': 'failed',
+    });
+    expect(failureOf(run, 'inherit.test.js').message).toMatch(/@jest-environment-options sandbox\.envMode: a docblock may only narrow the sandbox: "inherit" would pass Jest's whole environment, secrets included/);
+  }, SLOW);
+
 });
