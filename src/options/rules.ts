@@ -199,7 +199,12 @@ function checkEnv(raw: unknown, at: string, ctx: RuleContext): Record<string, st
   return out;
 }
 
-function checkHostname(raw: unknown, at: string): string {
+/** Shared with the CLI's flags (src/cli/args.ts), so that `--uid`, `--project-mode` and `--hostname` follow the options' rules. */
+export const checkUid = oneOf(['same', 'root'] as const);
+export const checkProjectMode = oneOf(['overlay', 'readonly', 'writable'] as const);
+export const checkNetwork = oneOf(['host', 'none'] as const);
+
+export function checkHostname(raw: unknown, at: string): string {
   const hostname = expectString(raw, at, 'a hostname');
   if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(hostname)) throw configError(at, `expected letters, digits, dots and dashes (at most 63), got ${show(hostname)}`);
   return hostname;
@@ -228,12 +233,12 @@ export const RULES: { [K in keyof CheckedOptions]-?: Rule<K> } = {
   tmpfs: list(checkTmpfs),
   rootSize: expectSize,
   fixtures: checkFixtures,
-  project: oneOf(['overlay', 'readonly', 'writable'] as const),
+  project: checkProjectMode,
   env: checkEnv,
   envMode: oneOf(['inherit', 'clean'] as const),
   home: (raw, at) => expectTarget(raw, at, 'dir'),
-  network: oneOf(['host', 'none'] as const),
-  uid: oneOf(['same', 'root'] as const),
+  network: checkNetwork,
+  uid: checkUid,
   hostname: checkHostname,
   hide: list(checkHide, 'an array of paths'),
   processLimit: wholeNumber(16, 'a whole number of at least 16'),
