@@ -166,7 +166,7 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     ...configModules(config),
     ...[jest.jestRunner, jest.jestRuntime, jest.jestHasteMap, jest.jestResolve].map(packageRoot),
   ];
-  const spec = planSandbox({
+  const plan = (): SandboxSpec => planSandbox({
     projectDir: config.rootDir,
     options,
     optionsOrigin: PROJECT_AT,
@@ -175,5 +175,12 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     mounts: writable,
     mustSee,
   }, tools, host);
+  let spec: SandboxSpec;
+  try {
+    spec = plan();
+  } catch (error) {
+    // A missing bind source or an overlay the kernel cannot make: the user's options, in their words too.
+    throw withoutStack(error);
+  }
   return { spec, options, cacheDirectory, createdDirs };
 }
