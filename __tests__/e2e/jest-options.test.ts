@@ -118,7 +118,7 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       'uid-root.test.js › uid root: the test runs as uid 0': 'passed',
       'uid-root.test.js › a file written into the writable bind as uid 0 inside': 'passed',
       'privileged-allowed.test.js › allowPrivileged: /run is bound read-only': 'passed',
-      'privileged-allowed.test.js › the docblock binds replace the project binds': 'passed',
+      'privileged-allowed.test.js › the docblock binds add to the project binds, never replace them': 'passed',
     });
     expect(run.code).toBe(0);
 
@@ -272,7 +272,7 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
     expectAllPassed(run, {
       'env.test.js › a variable is set, one given to Jest is unset, another given to Jest is kept': 'passed',
       'env.test.js › child processes see the same environment': 'passed',
-      "env-override.test.js › the docblock's env map replaces the config's": 'passed',
+      "env-override.test.js › the docblock's env map adds to the config's, and what the config unsets stays unset": 'passed',
       'env-override.test.js › the other project options still apply': 'passed',
       'home.test.js › HOME and os.homedir() are the configured path': 'passed',
       'home.test.js › it exists, is an empty directory of our own, and is writable': 'passed',
@@ -367,8 +367,8 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       '04-unknown-key-netwrok': new RegExp(`${D}\\.netwrok: unknown option; did you mean "network"\\?`),
       '05-unknown-bind-key': new RegExp(`${D}\\.binds\\[0\\]\\.writeable: unknown option; did you mean "writable"\\?`),
       '06-relative-target': new RegExp(`${D}\\.binds\\[0\\]\\.target: expected an absolute path inside the sandbox, got relative "mnt/relative"`),
-      '07-target-under-proc': new RegExp(`${D}\\.binds\\[0\\]\\.target: /proc/mine is under /proc, which the sandbox builds itself`),
-      '08-tmpfs-under-dev': new RegExp(`${D}\\.tmpfs\\[0\\]\\.target: /dev/mine is under /dev, which the sandbox builds itself`),
+      '07-target-under-proc': new RegExp(`${D}\\.binds\\[0\\]\\.target: destination /proc/mine is under /proc, which the sandbox builds itself`),
+      '08-tmpfs-under-dev': new RegExp(`${D}\\.tmpfs\\[0\\]\\.target: destination /dev/mine is under /dev, which the sandbox builds itself`),
       // The bind comes from the docblock: the message must say so (the project has a binds[0] of its own, which exists).
       '09-missing-source': new RegExp(`mount-sandbox: ${D}\\.binds\\[0\\]\\.source: bind source ${esc(root)}/no-such-dir does not exist \\(create it, fix the path, or set optional: true\\)`),
       '10-same-target-twice': new RegExp(`${D}\\.binds\\[1\\]\\.target: target /mnt/same is already used by ${D}\\.binds\\[0\\]\\.target; each path can be mounted once`),
@@ -386,7 +386,8 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       '22-privileged-run': new RegExp(`${D}\\.binds\\[0\\]\\.source: the source /run is under /run, ${PRIVILEGED}`),
       '23-privileged-docker-sock': new RegExp(`${D}\\.binds\\[0\\]\\.source: the source /var/run/docker\\.sock is a container runtime socket, which is root on the host \\(set allowPrivileged: true`),
       '24-privileged-target-boot': new RegExp(`${D}\\.binds\\[0\\]\\.target: the target /boot/mine is under /boot, ${PRIVILEGED}`),
-      '25-overlap-with-project-bind': new RegExp(`testEnvironmentOptions\\.sandbox with ${D}\\.tmpfs\\[0\\]\\.target: target /mnt/project-bind is already used by testEnvironmentOptions\\.sandbox with ${D}\\.binds\\[0\\]\\.target`),
+      // Each side named by where it came from: the docblock's tmpfs, the config's bind.
+      '25-overlap-with-project-bind': new RegExp(`mount-sandbox: ${D}\\.tmpfs\\[0\\]\\.target: target /mnt/project-bind is already used by testEnvironmentOptions\\.sandbox\\.binds\\[0\\]\\.target`),
       '26-bind-not-object': new RegExp(`${D}\\.binds\\[0\\]: expected "SRC\\[:DST\\]" or \\{source, target\\?, writable\\?\\}, got 42 \\(number\\)`),
       '27-propagation-shared': new RegExp(`${D}\\.binds\\[0\\]\\.propagation: expected one of "private", "slave", got "shared" \\(string\\)`),
       '28-root-dir-in-the-middle': new RegExp(`${D}\\.binds\\[0\\]\\.source: <rootDir> may only start the path, got "data/<rootDir>"`),
@@ -394,7 +395,7 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       '30-fixtures-missing-source': new RegExp(`mount-sandbox: ${D}\\.fixtures\\["/target"\\]: fixture source ${esc(root)}/no-such-tree does not exist`),
       '31-home-relative': new RegExp(`${D}\\.home: expected an absolute path inside the sandbox, got relative "home/me"`),
       '32-env-bad-name': new RegExp(`${D}\\.env: invalid variable name "A=B"`),
-      '33-hide-under-proc': new RegExp(`${D}\\.hide\\[0\\]: /proc/self/environ is under /proc, which the sandbox builds itself`),
+      '33-hide-under-proc': new RegExp(`${D}\\.hide\\[0\\]: destination /proc/self/environ is under /proc, which the sandbox builds itself`),
       '34-sandbox-not-object': new RegExp(`${D}: expected an object of sandbox options, got "network none" \\(string\\)`),
       '35-tmpfs-at-root': new RegExp(`${D}\\.tmpfs\\[0\\]\\.target: cannot be / \\(the root is always a fresh tmpfs; use rootSize to size it\\)`),
       '36-size-negative': new RegExp(`${D}\\.tmpfs\\[0\\]\\.size: ${esc(SIZE)}, got -5 \\(number\\)`),
@@ -436,6 +437,8 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       expect(failure.message).toMatch(cases(dir)[name]);
       expect(failure.message).toMatch(/mount-sandbox: /);
       expect(failure.message).not.toMatch(/sandbox setup failed|exited with code|before reporting a result/);
+      // A config error is the user's to fix: no stack frames from the runner's internals.
+      expect(failure.message).not.toMatch(/^\s+at /m);
       expect(markersOf(name)).toEqual([]);
     });
 
@@ -469,5 +472,53 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       // The control's markers are still only those of the first run.
       expect(fs.readdirSync(path.join(dir, 'markers')).filter((m) => m !== 'README').sort()).toEqual(markers);
     }, SLOW);
+
+    test('every bad option is reported in one message, not just the first', async () => {
+      const bad = { network: 'off', processLimit: 3, tmpfs: ['relative', '/ok:12x'], netwrok: 'none' };
+      const projectWide = await runJest(user, dir, ['--runTestsByPath', 'cases/00-valid-control.test.js'], { EXTRA_SANDBOX_OPTIONS: JSON.stringify(bad) });
+      const failure = failureOf(projectWide, '00-valid-control.test.js');
+      expect(failure).toMatchObject({ status: 'failed', tests: 0 });
+      const P = 'testEnvironmentOptions\\.sandbox';
+      expect(failure.message).toMatch(/mount-sandbox: 5 problems with the sandbox options:/);
+      for (const line of [
+        `${P}\\.netwrok: unknown option; did you mean "network"\\?`,
+        `${P}\\.tmpfs\\[0\\]\\.target: expected an absolute path inside the sandbox, got relative "relative"`,
+        `${P}\\.tmpfs\\[1\\]\\.size: expected a positive size`,
+        `${P}\\.network: expected one of "host", "none", got "off"`,
+        `${P}\\.processLimit: expected a whole number of at least 16, got 3`,
+      ]) expect(failure.message).toMatch(new RegExp(`\\n\\s+- ${line}`));
+      expect(failure.message).not.toMatch(/^\s+at /m);
+    }, SLOW);
   });
+
+  test('options outside testEnvironmentOptions.sandbox, and a misspelt "sandbox", are warned about once per project, and not applied', async () => {
+    const dir = ownedBy(user, copyFixture('options-misplaced'));
+    const run = await runJest(user, dir, ['-w', '2']);
+    expectAllPassed(run, {
+      "one.test.js › the network is the host's, package.json is readable, the hostname is set": 'passed',
+      "two.test.js › the network is the host's, package.json is readable, the hostname is set": 'passed',
+    });
+    const warning = new RegExp([
+      `mount-sandbox: warning for the Jest project ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`,
+      '  - testEnvironmentOptions\\.network is a sandbox option outside "sandbox", so it is ignored; move it to testEnvironmentOptions\\.sandbox\\.network',
+      '  - testEnvironmentOptions\\.hide is a sandbox option outside "sandbox", so it is ignored; move it to testEnvironmentOptions\\.sandbox\\.hide',
+      '  - testEnvironmentOptions\\.sandbx is ignored; did you mean "sandbox"\\?',
+    ].join('\n'));
+    expect(run.stderr).toMatch(warning);
+    // Once for the project, not once per file; Jest's own options (customExportConditions) are not named.
+    expect(run.stderr.split('warning for the Jest project').length - 1).toBe(1);
+    expect(run.stderr).not.toMatch(/customExportConditions/);
+  }, SLOW);
+
+  test("envMode 'clean': a secret given to Jest stays out, the allowlist and env pass; a docblock cannot switch back to 'inherit'", async () => {
+    const dir = ownedBy(user, copyFixture('options-env-clean'));
+    const run = await runJest(user, dir, ['-w', '2'], { SECRET_TOKEN: 'host-secret-token', LANG: 'C.UTF-8' });
+    expect(outcomes(run.results)).toEqual({
+      'clean.test.js › a secret given to Jest does not reach the test, nor its child processes': 'passed',
+      'clean.test.js › the allowlist (PATH, HOME, LANG) and what env sets do': 'passed',
+      'inherit.test.js': 'failed',
+    });
+    expect(failureOf(run, 'inherit.test.js').message).toMatch(/@jest-environment-options sandbox\.envMode: a docblock may only narrow the sandbox: "inherit" would pass Jest's whole environment, secrets included/);
+  }, SLOW);
+
 });

@@ -83,7 +83,7 @@ describe('parseRunArgs: options', () => {
   });
 
   test('a value that looks like an option is taken as the value', () => {
-    expect(run('--hostname', '-v', '--', 'cmd')).toMatchObject({ hostname: '-v', verbose: false });
+    expect(run('--cwd', '-v', '--', 'cmd')).toMatchObject({ cwd: `${CWD}/-v`, verbose: false });
   });
 });
 
@@ -126,7 +126,9 @@ describe('parseRunArgs: usage errors', () => {
     ['empty tmpfs size', ['--tmpfs=/x:', '--', 'x'], '--tmpfs /x:', 'malformed size ""'],
     ['relative tmpfs destination', ['--tmpfs', 'x:1m', '--', 'x'], '--tmpfs x:1m', 'expected an absolute DST[:SIZE], got "x"'],
     ['malformed --root-size', ['--root-size', '1.5g', '--', 'x'], '--root-size 1.5g', 'malformed size'],
-    ['bad --uid', ['--uid', '1000', '--', 'x'], '--uid 1000', 'expected "same" or "root"'],
+    ['bad --uid', ['--uid', '1000', '--', 'x'], '--uid 1000', 'expected one of "same", "root", got "1000" (string)'],
+    ['bad --project-mode', ['--project-mode', 'rw', '--', 'x'], '--project-mode rw', 'expected one of "overlay", "readonly", "writable", got "rw"'],
+    ['bad --hostname, by the same rule as the option', ['--hostname', 'my host', '--', 'x'], '--hostname my host', 'expected letters, digits, dots and dashes (at most 63)'],
     ['--setenv without =', ['--setenv', 'FOO', '--', 'x'], '--setenv FOO', 'expected K=V'],
     ['--setenv with an empty key', ['--setenv', '=v', '--', 'x'], '--setenv =v', 'expected K=V'],
     ['no command at all', [], 'run', 'no command given'],

@@ -1,7 +1,10 @@
 // Parses `mount-sandbox run` arguments. Pure: no filesystem access, so every
-// usage error is unit-tested; paths are made absolute against `cwd`.
+// usage error is unit-tested; paths are made absolute against `cwd`. Values
+// that are sandbox options (--uid, --project-mode, --hostname) are checked
+// by the options' own rules (src/options/rules.ts), not restated here.
 import path from 'node:path';
 import { configError } from '../errors';
+import { checkHostname, checkProjectMode, checkUid } from '../options/rules';
 import { parseSize } from '../sandbox/size';
 import type { MountOp, UidMode } from '../sandbox/spec';
 
@@ -99,8 +102,7 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
         args.hide.push(absolute(value, cwd));
         break;
       case '--project-mode':
-        if (value !== 'overlay' && value !== 'readonly' && value !== 'writable') throw configError(`--project-mode ${value}`, 'expected "overlay", "readonly" or "writable"');
-        args.projectMode = value;
+        args.projectMode = checkProjectMode(value, `--project-mode ${value}`);
         break;
       case '--config':
         args.configFile = absolute(value, cwd);
@@ -118,8 +120,7 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
         args.unsetenv.push(value);
         break;
       case '--uid':
-        if (value !== 'same' && value !== 'root') throw configError(`--uid ${value}`, 'expected "same" or "root"');
-        args.uid = value;
+        args.uid = checkUid(value, `--uid ${value}`);
         break;
       case '--cwd':
         args.cwd = absolute(value, cwd);
@@ -134,7 +135,7 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
         break;
       }
       case '--hostname':
-        args.hostname = value;
+        args.hostname = checkHostname(value, `--hostname ${value}`);
         break;
     }
   }

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type tty from 'node:tty';
-import { configError, formatError, isSandboxError } from '../errors';
-import { checkOptions, mergeOptions, type CheckedOptions } from '../options/validate';
+import { formatError, isSandboxError } from '../errors';
+import { cliOptionsOf } from '../options/cli';
 import { detectHostSupport } from '../sandbox/host-support';
 import { SandboxProcess } from '../sandbox/launcher';
 import { planSandbox } from '../sandbox/plan';
@@ -33,39 +33,20 @@ function printPlan(spec: SandboxSpec, mode: string): void {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
-function readOptions(args: RunArgs, projectDir: string): CheckedOptions {
-  let options: CheckedOptions = {};
-  const sources: Array<[string, () => string]> = [];
-  if (args.configFile !== undefined) sources.push([`--config ${args.configFile}`, () => fs.readFileSync(args.configFile as string, 'utf8')]);
-  if (args.configJson !== undefined) sources.push(['--config-json', () => args.configJson as string]);
-  for (const [field, read] of sources) {
-    let text: string;
-    try {
-      text = read();
-    } catch (error) {
-      throw configError(field, `cannot read the file: ${(error as Error).message}`);
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw configError(field, `invalid JSON: ${(error as Error).message}`);
-    }
-    options = mergeOptions(options, checkOptions(raw, field, projectDir));
-  }
-  if (args.projectMode !== undefined) options.project = args.projectMode;
-  if (args.hide.length > 0) options.hide = [...(options.hide ?? []), ...args.hide];
-  return options;
-}
-
 async function run(args: RunArgs): Promise<number> {
   const tools = findTools();
   const projectDir = args.project ?? process.cwd();
-  const options = readOptions(args, projectDir);
+  const { options, origins } = cliOptionsOf({
+    ...(args.configFile !== undefined ? { configFile: args.configFile } : {}),
+    ...(args.configJson !== undefined ? { configJson: args.configJson } : {}),
+    ...(args.projectMode !== undefined ? { projectMode: args.projectMode } : {}),
+    hide: args.hide,
+  }, projectDir);
   const spec = planSandbox({
     projectDir,
     options,
     optionsOrigin: args.configFile !== undefined ? `--config ${args.configFile}` : '--config-json',
+    optionOrigins: origins,
     mounts: args.mounts,
     setenv: args.setenv,
     unsetenv: args.unsetenv,

@@ -4,8 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
-import { configError } from '../errors';
-import { checkOptions, mergeOptions, type CheckedOptions } from '../options/validate';
+import { formatError, isSandboxError } from '../errors';
+import type { Merged } from '../options/compile';
+import { PROJECT_AT } from '../options/docblock';
+import { fileOptionsOf } from '../options/jest';
+import type { CheckedOptions } from '../options/types';
 import type { HostView, ProjectChoice } from '../sandbox/defaults';
 import { planSandbox } from '../sandbox/plan';
 import type { Tools } from '../sandbox/protocol';
@@ -79,30 +82,27 @@ function tryEnsureDir(dir: string, ensure: (dir: string) => void): boolean {
 
 /** In Jest the project is an overlay unless told otherwise: tests may write to it, the host never sees it. */
 export const JEST_DEFAULT_PROJECT: ProjectChoice = { mode: 'overlay', fallback: 'ro-bind', origin: 'default project (overlay)' };
-const PROJECT_OPTIONS = 'testEnvironmentOptions.sandbox';
-const DOCBLOCK_OPTIONS = '@jest-environment-options sandbox';
 
 /**
- * The file's sandbox options: the project's, with the docblock's merged over
- * them key by key. Checked here, in Jest's process, so that a bad option
- * fails only this file and nothing is launched.
+ * The file's sandbox options: the project's (checked once per Jest project),
+ * with the docblock's, which may only narrow them, merged over them. Checked
+ * here, in Jest's process, so that a bad option fails only this file and
+ * nothing is launched.
  */
-export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | string[]>): CheckedOptions {
-  const { config } = test.context;
-  const project = checkOptions((config.testEnvironmentOptions as Record<string, unknown>).sandbox, PROJECT_OPTIONS, config.rootDir);
-  const raw = pragmas['jest-environment-options'];
-  if (raw === undefined) return project;
-  if (typeof raw !== 'string') throw configError('@jest-environment-options', 'given more than once in the docblock; give one JSON object');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw configError('@jest-environment-options', `invalid JSON in ${path.basename(test.path)}'s docblock: ${(error as Error).message}`, 'write a JSON object, e.g. {"sandbox": {"network": "none"}}');
-  }
-  const sandbox = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).sandbox : undefined;
-  const merged = mergeOptions(project, checkOptions(sandbox, DOCBLOCK_OPTIONS, config.rootDir));
-  // The merge can bring two mounts onto one path; check the result as a whole.
-  return checkOptions(JSON.parse(JSON.stringify(merged)) as unknown, `${PROJECT_OPTIONS} with ${DOCBLOCK_OPTIONS}`, config.rootDir);
+export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | string[]>): Merged {
+  return fileOptionsOf(test.context.config, pragmas, test.path);
+}
+
+/**
+ * A bad option is the user's to fix, in the words of the option: Jest shows
+ * a failed file's stack, and the runner's frames would only bury the message.
+ * FileFailure carries an empty one. Required lazily: sandboxed-file.ts
+ * imports this module.
+ */
+function withoutStack(error: unknown): unknown {
+  if (!isSandboxError(error) || error.kind !== 'config') return error;
+  const { FileFailure } = require('./sandboxed-file') as typeof import('./sandboxed-file');
+  return new FileFailure({ message: formatError(error), stack: '', type: 'Error' });
 }
 
 /** `<cacheDirectory>/mount-sandbox`: what sandboxed files get as their cacheDirectory. */
@@ -123,7 +123,13 @@ export interface FilePlan {
 export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools, host: HostView): Promise<FilePlan> {
   const { config } = test.context;
   // First, before anything is created on the host: bad options fail the file here.
-  const options = sandboxOptionsOf(test, pragmasOf(test.path));
+  let merged: Merged;
+  try {
+    merged = sandboxOptionsOf(test, pragmasOf(test.path));
+  } catch (error) {
+    throw withoutStack(error);
+  }
+  const { options } = merged;
   const writable: MountOp[] = [];
   const createdDirs: string[] = [];
   const ensureDir = (dir: string): void => {
@@ -155,13 +161,21 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     ...configModules(config),
     ...[jest.jestRunner, jest.jestRuntime, jest.jestHasteMap, jest.jestResolve].map(packageRoot),
   ];
-  const spec = planSandbox({
+  const plan = (): SandboxSpec => planSandbox({
     projectDir: config.rootDir,
     options,
-    optionsOrigin: PROJECT_OPTIONS,
+    optionsOrigin: PROJECT_AT,
+    optionOrigins: merged.origins,
     defaultProject: JEST_DEFAULT_PROJECT,
     mounts: writable,
     mustSee,
   }, tools, host);
+  let spec: SandboxSpec;
+  try {
+    spec = plan();
+  } catch (error) {
+    // A missing bind source or an overlay the kernel cannot make: the user's options, in their words too.
+    throw withoutStack(error);
+  }
   return { spec, options, cacheDirectory, createdDirs };
 }

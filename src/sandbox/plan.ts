@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { configError } from '../errors';
 import path from 'node:path';
-import type { CheckedOptions } from '../options/validate';
+import { keptByCleanEnv } from '../options/defaults';
+import type { CheckedOptions, OptionOrigins } from '../options/types';
 import { defaultSpec, READONLY_PROJECT, visibilityMounts, type HostFacts, type HostView, type ProjectChoice } from './defaults';
 import { realHost } from './host-view';
 import { resolveSpec } from './resolve';
@@ -33,26 +34,28 @@ export interface SandboxRequest {
   mustSee?: string[];
   /** Where the options came from, for messages, e.g. `testEnvironmentOptions.sandbox`. */
   optionsOrigin?: string;
+  /** Where each option entry came from, when the options were merged from several sources (a docblock over a config). */
+  optionOrigins?: OptionOrigins;
 }
 
 export function hostFacts(projectDir: string, home = os.homedir()): HostFacts {
   return { execPath: process.execPath, home, projectDir: path.resolve(projectDir), env: process.env };
 }
 
-function optionMounts(options: CheckedOptions, at: string): MountOp[] {
+function optionMounts(options: CheckedOptions, origins: OptionOrigins, at: string): MountOp[] {
   const mounts: MountOp[] = [];
   options.tmpfs?.forEach((entry, i) => {
-    mounts.push({ type: 'tmpfs', dest: entry.target, ...(typeof entry.size === 'number' ? { size: entry.size } : {}), origin: `${at}.tmpfs[${i}]` });
+    mounts.push({ type: 'tmpfs', dest: entry.target, ...(typeof entry.size === 'number' ? { size: entry.size } : {}), origin: origins.tmpfs[i] ?? `${at}.tmpfs[${i}]` });
   });
   for (const [target, source] of Object.entries(options.fixtures ?? {})) {
-    mounts.push({ type: 'overlay', source, dest: target, fallback: 'copy', origin: `${at}.fixtures[${JSON.stringify(target)}]` });
+    mounts.push({ type: 'overlay', source, dest: target, fallback: 'copy', origin: origins.fixtures[target] ?? `${at}.fixtures[${JSON.stringify(target)}]` });
   }
   options.binds?.forEach((bind, i) => {
     mounts.push({
       type: bind.writable ? 'bind' : 'ro-bind',
       source: bind.source,
       dest: bind.target,
-      origin: `${at}.binds[${i}]`,
+      origin: origins.binds[i] ?? `${at}.binds[${i}]`,
       ...(bind.optional ? { optional: true } : {}),
       ...(bind.propagation ? { propagation: bind.propagation } : {}),
     });
@@ -60,26 +63,31 @@ function optionMounts(options: CheckedOptions, at: string): MountOp[] {
   return mounts;
 }
 
-function projectChoice(options: CheckedOptions, fallback: ProjectChoice, at: string): ProjectChoice {
+function projectChoice(options: CheckedOptions, fallback: ProjectChoice, origin: string): ProjectChoice {
   if (options.project === undefined) return fallback;
-  return { mode: options.project, fallback: 'fail', origin: `${at}.project` };
+  return { mode: options.project, fallback: 'fail', origin };
 }
+
+const NO_ORIGINS: OptionOrigins = { binds: [], tmpfs: [], hide: [], fixtures: {}, scalars: {} };
 
 export function planSandbox(request: SandboxRequest, tools: Tools, host: HostView = realHost, facts?: HostFacts): SandboxSpec {
   const options = request.options ?? {};
   const at = request.optionsOrigin ?? 'sandbox';
-  const hostView = facts ?? hostFacts(request.projectDir, options.home ?? os.homedir());
-  const spec = defaultSpec(host, hostView, projectChoice(options, request.defaultProject ?? READONLY_PROJECT, at));
+  const origins = request.optionOrigins ?? NO_ORIGINS;
+  const given = facts ?? hostFacts(request.projectDir, options.home ?? os.homedir());
+  // envMode 'clean': the sandbox's environment is derived from the allowlisted part of Jest's only.
+  const hostView = options.envMode === 'clean' ? { ...given, env: Object.fromEntries(Object.entries(given.env).filter(([name]) => keptByCleanEnv(name))) } : given;
+  const spec = defaultSpec(host, hostView, projectChoice(options, request.defaultProject ?? READONLY_PROJECT, origins.scalars.project ?? `${at}.project`));
   const needed = [...Object.values(tools), path.dirname(path.dirname(__dirname)), ...(request.mustSee ?? [])];
   // Before the project, not after: a needed tree that contains the project (a
   // package checked out around its own fixtures) must not hide the project's mount.
   const projectReal = host.realpath(hostView.projectDir);
   const projectAt = spec.mounts.findIndex((op) => op.dest === projectReal && (op.type === 'bind' || op.type === 'ro-bind' || op.type === 'overlay'));
   spec.mounts.splice(projectAt < 0 ? spec.mounts.length : projectAt, 0, ...visibilityMounts(host, spec.mounts, needed, 'needed by the sandbox'));
-  spec.mounts.push(...optionMounts(options, at));
+  spec.mounts.push(...optionMounts(options, origins, at));
   spec.mounts.push(...(request.mounts ?? []));
   // Hidden paths go last, so that nothing mounted later uncovers them.
-  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, origin: `${at}.hide[${i}]` }));
+  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, origin: origins.hide[i] ?? `${at}.hide[${i}]` }));
 
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === null) delete spec.env[key];

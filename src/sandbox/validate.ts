@@ -1,5 +1,9 @@
-// Pure checks on a spec, run before anything is launched. Each error names
-// the field (or the CLI option the field came from) and the offending value.
+// The engine's check of its own input, run before anything is launched: the
+// shape of every mount op and of the rest of the spec. The sandbox options
+// are checked earlier, in src/options, with the same path rule
+// (checkMountDest); the CLI's mount flags reach the engine directly, so this
+// check is also what names a bad flag. Each error names the field (or the
+// CLI option the op came from) and the offending value.
 import path from 'node:path';
 import { configError } from '../errors';
 import { isUnder } from './paths';
@@ -7,7 +11,6 @@ import type { MountOp, SandboxSpec } from './spec';
 
 /** Trees the kernel owns: a mount there could expose or reconfigure the host. */
 const KERNEL_TREES = ['/proc', '/sys', '/dev'];
-
 
 function fieldOf(op: MountOp, index: number, key: string): string {
   return op.origin ?? `mounts[${index}].${key}`;
@@ -20,16 +23,27 @@ export function checkAbsolutePath(value: unknown, field: string, what = 'path'):
   return path.normalize(value).replace(/(.)\/$/, '$1');
 }
 
-function checkDest(op: MountOp, index: number): void {
-  const field = fieldOf(op, index, 'dest');
-  const dest = checkAbsolutePath(op.dest, field, 'destination');
-  if (dest === '/') throw configError(field, 'the destination cannot be / (the root is always a fresh tmpfs; use rootSize to size it)');
-  const ownTree = op.type === 'proc' ? '/proc' : op.type === 'dev' ? '/dev' : undefined;
+/**
+ * The one rule for where something may be mounted inside, for the engine's
+ * own ops and for every user option alike (src/options uses it too): never
+ * `/`, and never under /proc, /sys or /dev, which the sandbox builds itself.
+ * The exceptions are the sandbox's own proc and dev, and a tmpfs exactly at
+ * /dev/shm, which sizes shared memory (browsers need more than the default).
+ */
+export function checkMountDest(value: unknown, field: string, type: MountOp['type'], what = 'destination'): string {
+  const dest = checkAbsolutePath(value, field, what);
+  if (dest === '/') throw configError(field, 'cannot be / (the root is always a fresh tmpfs; use rootSize to size it)');
+  const ownTree = type === 'proc' ? '/proc' : type === 'dev' ? '/dev' : undefined;
   for (const tree of KERNEL_TREES) {
-    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && op.type === 'tmpfs' && dest === '/dev/shm')) {
-      throw configError(field, `destination ${dest} is under ${tree}, which the sandbox manages itself`, `pick a destination outside ${KERNEL_TREES.join(', ')}`);
+    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && type === 'tmpfs' && dest === '/dev/shm')) {
+      throw configError(field, `destination ${dest} is under ${tree}, which the sandbox builds itself`, `pick a path outside ${KERNEL_TREES.join(', ')} (a tmpfs at /dev/shm is the one exception)`);
     }
   }
+  return dest;
+}
+
+function checkDest(op: MountOp, index: number): void {
+  checkMountDest(op.dest, fieldOf(op, index, 'dest'), op.type);
 }
 
 function checkOp(op: MountOp, index: number): void {

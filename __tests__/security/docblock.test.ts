@@ -1,0 +1,130 @@
+// The docblock rule, against hostile test files: a file's own
+// `@jest-environment-options` may only narrow the sandbox its Jest config
+// gives it. Every file of fixtures/hostile-docblock/widen asks for more (a
+// writable bind of /, project: 'writable', the network back on, a higher
+// limit, a bind outside the project or through a symlink that points out,
+// ...) and must fail before launch, naming the option, with none of its code
+// run; the files of narrow/ only narrow and must pass. Then the host must
+// show no trace of an attack: no pwned-* file in the project, next to it, or
+// in a host folder every user may write.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyFixture, fileResult, runJest, type JestRun } from '../helpers/jest-run';
+import { REPO } from '../helpers/stage';
+import { USERS, type User } from '../helpers/run';
+
+const FIXTURE = 'hostile-docblock';
+const D = '@jest-environment-options sandbox';
+const NARROW = 'a docblock may only narrow the sandbox';
+const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Where a widening is allowed, as every such message must say. */
+const allowHint = (option: string): RegExp => new RegExp(esc(`set it in testEnvironmentOptions.sandbox instead, or let every file do it with testEnvironmentOptions.sandbox.docblock: { allow: ['${option}'] }`));
+
+/** Each widening file, and what its failure must say (every pattern must match). */
+const WIDEN: Record<string, RegExp[]> = {
+  'writable-root-bind': [
+    new RegExp(`${esc(D)}\\.binds\\[0\\]\\.writable: ${NARROW}: a writable bind lets the file write to the host`),
+    new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source / lies outside the project`),
+    allowHint('binds'),
+  ],
+  'project-writable': [new RegExp(`${esc(D)}\\.project: ${NARROW}: "writable" is wider than the config's "readonly"`), allowHint('project')],
+  'project-overlay': [new RegExp(`${esc(D)}\\.project: ${NARROW}: "overlay" is wider than the config's "readonly"`), allowHint('project')],
+  'network-host': [new RegExp(`${esc(D)}\\.network: ${NARROW}: "host" would give the file the host's network`), allowHint('network')],
+  'process-limit': [new RegExp(`${esc(D)}\\.processLimit: ${NARROW}: 100000 is above the config's limit of 256`), allowHint('processLimit')],
+  'file-timeout-off': [new RegExp(`${esc(D)}\\.fileTimeout: ${NARROW}: 0 \\(no limit\\) is above the config's limit of 600000`), allowHint('fileTimeout')],
+  'bind-outside-project': [new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source .*/runs lies outside the project`), allowHint('binds')],
+  'symlink-out': [new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source .*/link-out \\(really /\\) lies outside the project`), allowHint('binds')],
+  'bind-hidden': [new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source .*/secret\\.txt would show .*/secret\\.txt, which testEnvironmentOptions\\.sandbox\\.hide\\[0\\] covers`)],
+  'writable-bind-in-project': [
+    new RegExp(`${esc(D)}\\.binds\\[0\\]\\.writable: ${NARROW}`),
+    new RegExp(`${esc(D)}\\.binds\\[0\\]\\.propagation: ${NARROW}`),
+  ],
+  'uid-root': [new RegExp(`${esc(D)}\\.uid: ${NARROW}: "root" would run the file as uid 0 inside`), allowHint('uid')],
+  fixtures: [new RegExp(`${esc(D)}\\.fixtures: ${NARROW}: fixtures map host directories into the sandbox`), allowHint('fixtures')],
+  'self-allow': [
+    new RegExp(`${esc(D)}\\.docblock: a test file cannot allow itself anything`),
+    new RegExp(`${esc(D)}\\.binds\\[0\\]\\.writable: ${NARROW}`),
+  ],
+};
+
+const NARROW_FILES: Record<string, string[]> = {
+  narrow: [
+    'the read-only bind of data/ is there, and read-only',
+    'the tmpfs is writable, the project is not',
+    "the config's hide and the file's own both hold",
+    'the lower limits, the hostname, the variables and no network apply',
+  ],
+  'drop-hide': ["the config's hidden secret.txt stays hidden"],
+};
+
+function listing(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Every path below `dir` whose name starts with pwned- (not following links). */
+function pwnedBelow(dir: string, depth = 4): string[] {
+  if (depth === 0) return [];
+  return listing(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    const stat = fs.lstatSync(p, { throwIfNoEntry: false });
+    return [...(name.startsWith('pwned-') ? [p] : []), ...(stat?.isDirectory() && name !== 'node_modules' ? pwnedBelow(p, depth - 1) : [])];
+  });
+}
+
+describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: User) => {
+  let dir: string;
+  let hostDir: string;
+  let run: JestRun;
+  let projectBefore: string[];
+
+  beforeAll(async () => {
+    dir = copyFixture(FIXTURE);
+    // A symlink inside the project that points out of it, to the host's root.
+    fs.symlinkSync('/', path.join(dir, 'link-out'));
+    // Outside the project, writable by every user: only the sandbox stands between an attack and it.
+    hostDir = path.join(path.dirname(dir), `host-dir-${crypto.randomBytes(6).toString('hex')}`);
+    fs.mkdirSync(hostDir, { mode: 0o777 });
+    fs.chmodSync(hostDir, 0o777);
+    projectBefore = listing(dir);
+    run = await runJest(user, dir, ['-w', '2'], { HOSTILE_HOST_DIR: hostDir });
+  }, 180_000);
+
+  afterAll(() => {
+    if (hostDir) fs.rmSync(hostDir, { recursive: true, force: true });
+  });
+
+  test('every file of the fixture was reported', () => {
+    const expected = [...Object.keys(WIDEN).map((name) => `widen/${name}.test.js`), ...Object.keys(NARROW_FILES).map((name) => `narrow/${name}.test.js`)].sort();
+    const fixture = path.join(REPO, 'fixtures', FIXTURE);
+    expect([...listing(path.join(fixture, 'widen')).map((f) => `widen/${f}`), ...listing(path.join(fixture, 'narrow')).map((f) => `narrow/${f}`)].sort()).toEqual(expected);
+    expect(run.results.testResults.map((file) => path.relative(dir, file.name)).sort()).toEqual(expected);
+  });
+
+  test.each(Object.keys(WIDEN))('widen/%s: fails before launch, naming the option, why, and where it is allowed', (name) => {
+    const file = fileResult(run.results, `${name}.test.js`);
+    expect({ status: file.status, tests: file.assertionResults.length }).toEqual({ status: 'failed', tests: 0 });
+    for (const pattern of WIDEN[name]) expect(file.message).toMatch(pattern);
+    expect(file.message).toMatch(/^\s+mount-sandbox: /m);
+    // A config error is the user's to fix: no stack frames of the runner's internals.
+    expect(file.message).not.toMatch(/^\s+at /m);
+  });
+
+  test.each(Object.keys(NARROW_FILES))('narrow/%s: only narrows, so it runs and passes', (name) => {
+    const file = fileResult(run.results, `${name}.test.js`);
+    const failures = file.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${(a.failureMessages ?? []).join('\n')}`);
+    expect({ status: file.status, message: file.status === 'passed' ? '' : file.message, failures }).toEqual({ status: 'passed', message: '', failures: [] });
+    expect(file.assertionResults.map((a) => a.fullName).sort()).toEqual([...NARROW_FILES[name]].sort());
+  });
+
+  test('nothing was written on the host: no pwned-* file in the project, next to it, or in the host folder', () => {
+    expect([...pwnedBelow(dir), ...pwnedBelow(path.dirname(dir), 2), ...listing(hostDir)]).toEqual([]);
+    expect(listing(path.join(dir, 'data'))).toEqual(['extra-secret.txt', 'readme.txt']);
+    expect(listing(dir).filter((name) => !name.startsWith('.results-') && name !== '.jest-cache')).toEqual(projectBefore.filter((name) => name !== '.jest-cache'));
+    expect(fs.readFileSync(path.join(dir, 'secret.txt'), 'utf8')).toBe('the project secret: host-secret-value\n');
+  });
+});
