@@ -79,6 +79,7 @@ describe('defaultSpec', () => {
         { type: 'dir', dest: '/home/u', mode: 0o700, origin: 'default $HOME' },
         { type: 'dev', dest: '/dev', origin: 'default /dev' },
         { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: 64 * 1024 ** 2, origin: 'default /dev/shm' },
+        { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
         { type: 'proc', dest: '/proc', origin: 'default /proc' },
         { type: 'ro-bind', source: '/home/u/proj', dest: '/home/u/proj', origin: 'default project' },
       ],

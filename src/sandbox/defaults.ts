@@ -64,6 +64,7 @@ function scratchMounts(home: string): MountOp[] {
     { type: 'dir', dest: '/var/tmp', mode: 0o1777, origin: 'default /var/tmp' },
     { type: 'dev', dest: '/dev', origin: 'default /dev' },
     { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: SHM_SIZE, origin: 'default /dev/shm' },
+    { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
     { type: 'proc', dest: '/proc', origin: 'default /proc' },
   ];
   if (home !== '/' && !isUnder(home, '/tmp')) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' });

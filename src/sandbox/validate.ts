@@ -25,8 +25,9 @@ function checkDest(op: MountOp, index: number): void {
   const dest = checkAbsolutePath(op.dest, field, 'destination');
   if (dest === '/') throw configError(field, 'the destination cannot be / (the root is always a fresh tmpfs; use rootSize to size it)');
   const ownTree = op.type === 'proc' ? '/proc' : op.type === 'dev' ? '/dev' : undefined;
+  const devMount = (op.type === 'tmpfs' && dest === '/dev/shm') || (op.type === 'mqueue' && dest === '/dev/mqueue');
   for (const tree of KERNEL_TREES) {
-    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && op.type === 'tmpfs' && dest === '/dev/shm')) {
+    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && devMount)) {
       throw configError(field, `destination ${dest} is under ${tree}, which the sandbox manages itself`, `pick a destination outside ${KERNEL_TREES.join(', ')}`);
     }
   }
@@ -52,13 +53,19 @@ function checkOp(op: MountOp, index: number): void {
     case 'symlink':
       if (typeof op.target !== 'string' || op.target === '') throw configError(fieldOf(op, index, 'target'), 'expected a non-empty symlink target');
       return;
+    case 'mqueue':
+      // Only where tools look for it: anywhere else it is one more writable tree of no use.
+      if (checkAbsolutePath(op.dest, fieldOf(op, index, 'dest')) !== '/dev/mqueue') {
+        throw configError(fieldOf(op, index, 'dest'), `an mqueue mount belongs at /dev/mqueue, not ${op.dest}`);
+      }
+      return;
     case 'dev':
     case 'proc':
     case 'hide':
       return;
     default: {
       const unknown: { type?: unknown } = op;
-      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, overlay, tmpfs, dev, proc, dir, symlink, hide`);
+      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, overlay, tmpfs, dev, proc, mqueue, dir, symlink, hide`);
     }
   }
 }
