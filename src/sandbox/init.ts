@@ -9,6 +9,7 @@ import {
   INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
 } from './protocol';
+import { forbidCgroupNamespaces, leaveHostSessionKeyring } from './host-ties';
 import { buildRoot } from './setup';
 
 const initStartedAt = performance.timeOrigin;
@@ -84,6 +85,8 @@ function main(): void {
   try {
     // First, while the host's /sys is still in view: every process of the sandbox descends from this one.
     if (config.processLimit.cgroupProcs !== undefined) fs.writeFileSync(config.processLimit.cgroupProcs, '0\n');
+    // While /proc/sys is writable: the new /proc's turns read-only in buildRoot.
+    forbidCgroupNamespaces(config.mode);
     const mountStart = performance.now();
     const { overlays, steps } = buildRoot(spec);
     const mountMs = performance.now() - mountStart;
@@ -97,6 +100,7 @@ function main(): void {
     // Its own session: no controlling terminal, so TIOCSTI cannot type into the host's shell.
     sys.setsid();
     sys.setNoNewPrivs();
+    leaveHostSessionKeyring();
     // Set before the nested user namespace exists: it takes this limit as its own.
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
