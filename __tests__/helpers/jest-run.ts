@@ -35,10 +35,11 @@ function makeWorldWritable(dir: string): void {
   }
 }
 
-export async function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
+/** `prefix`: a command (run as `user`) that runs Jest, e.g. in a session keyring of its own. */
+export async function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000, prefix: string[] = []): Promise<JestRun> {
   const jestBin = path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js');
   const outputFile = path.join(dir, `.results-${process.hrtime.bigint()}.json`);
-  const result = await run(user, [process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
+  const result = await run(user, [...prefix, process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
     cwd: dir,
     env,
     timeoutMs,
