@@ -187,10 +187,51 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     expect(fs.readdirSync(host)).toEqual([]);
   });
 
-  test('TMPDIR pointing below the host /tmp is dropped, so mktemp works', async () => {
-    const result = await sandboxRun(user, ['--', 'sh', '-c', 'mktemp'], { env: { TMPDIR: '/tmp/does-not-exist-inside' } });
-    expect(result.stdout).toMatch(/^\/tmp\/tmp\./);
-    expect(result.code).toBe(0);
+  describe('TMPDIR: a fresh, empty directory at its path where it can be, else unset, and mktemp works either way', () => {
+    const script = 'echo "TMPDIR=${TMPDIR-unset}"; [ -n "$TMPDIR" ] && ls -A "$TMPDIR" | wc -l; f=$(mktemp) && echo "$f" && echo x > "$f" && echo wrote';
+    let project: string;
+    let inProject: string;
+    beforeAll(() => {
+      // A project of its own, with a TMPDIR inside it that holds a host file.
+      project = fs.mkdtempSync(path.join(stage.root, 'tmpdir-project-'));
+      inProject = path.join(project, '.tmp');
+      fs.mkdirSync(inProject);
+      fs.writeFileSync(path.join(inProject, 'host-file'), 'host\n');
+      fs.chmodSync(project, 0o755);
+    });
+
+    test('below /tmp, where the host has it and the fresh /tmp does not: created inside', async () => {
+      const tmpdir = `/tmp/${unique()}/tmp`;
+      const result = await sandboxRun(user, ['--', 'sh', '-c', script], { env: { TMPDIR: tmpdir } });
+      expect(result.stdout.split('\n').slice(0, 2)).toEqual([`TMPDIR=${tmpdir}`, '0']);
+      expect(result.stdout.split('\n')[2]).toMatch(new RegExp(`^${tmpdir}/tmp\\.`));
+      expect(result.stdout).toContain('wrote\n');
+      expect(fs.existsSync(path.dirname(tmpdir))).toBe(false);
+    });
+
+    test('inside the (read-only) project: an empty tmpfs over it; the host folder keeps its file and gets no other', async () => {
+      const result = await sandboxRun(user, ['--', 'sh', '-c', script], { cwd: project, env: { TMPDIR: inProject } });
+      expect(result.stdout.split('\n').slice(0, 2)).toEqual([`TMPDIR=${inProject}`, '0']);
+      expect(result.stdout.split('\n')[2]).toMatch(new RegExp(`^${inProject}/tmp\\.`));
+      expect(result.stdout).toContain('wrote\n');
+      expect(fs.readdirSync(inProject)).toEqual(['host-file']);
+    });
+
+    test.each([['inside the read-only /usr', '/usr/lib'], ['relative', 'tmp'], ['under /proc', '/proc/self']])('%s (%s): unset, so temporary files go to /tmp', async (_name, tmpdir) => {
+      const result = await sandboxRun(user, ['--', 'sh', '-c', script], { env: { TMPDIR: tmpdir } });
+      expect(result.stdout.split('\n')[0]).toBe('TMPDIR=unset');
+      expect(result.stdout.split('\n')[1]).toMatch(/^\/tmp\/tmp\./);
+      expect(result.stdout).toContain('wrote\n');
+      expect(result.code).toBe(0);
+    });
+  });
+
+  test('a $HOME under /tmp (common in CI) exists inside: fresh, empty and writable', async () => {
+    const home = `/tmp/${unique()}/home`;
+    const result = await sandboxRun(user, ['--', 'sh', '-c', 'echo "$HOME"; ls -A "$HOME" | wc -l; echo x > "$HOME/.probe" && cat "$HOME/.probe"'], { env: { HOME: home } });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${home}\n0\nx\n`);
+    expect(fs.existsSync(path.dirname(home))).toBe(false);
   });
 
   test('--unshare-net leaves only loopback, and it is up', async () => {

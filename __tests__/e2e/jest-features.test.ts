@@ -148,13 +148,17 @@ describe.each(USERS)('Jest features in the sandbox as %s', (user: User) => {
     fs.mkdirSync(jestCache);
     fs.chmodSync(jestCache, 0o777);
     const args = [`--cacheDirectory=${jestCache}`];
-    // Sandboxed files get <cacheDirectory>/mount-sandbox, never Jest's own cache (which Jest's process executes).
-    const cache = path.join(jestCache, 'mount-sandbox');
+    // Sandboxed files get <cacheDirectory>/mount-sandbox/<project>, never Jest's own cache (which Jest's process executes).
+    const sandboxes = path.join(jestCache, 'mount-sandbox');
     const expected = { 'add.test.ts › adds, compiled by ts-jest inside the sandbox': 'passed' };
 
     const first = await runJest(user, dir, args);
     expect(first.code).toBe(0);
     expect(outcomes(first.results)).toEqual(expected);
+    // One folder, this project's, named after it.
+    const projects = fs.readdirSync(sandboxes);
+    expect(projects.map((name) => name.replace(/-[0-9a-f]{16}$/, '-<hash>'))).toEqual([`${path.basename(dir)}-<hash>`]);
+    const cache = path.join(sandboxes, projects[0]);
     // Written from inside the sandbox: Jest's transform cache of the compiled test and source (Jest drops the dots).
     const cached = filesUnder(cache).filter((f) => f.startsWith('jest-transform-cache-') && !f.endsWith('.map'));
     expect(cached.map((f) => path.basename(f).replace(/_[0-9a-f]+$/, '')).sort()).toEqual(['add', 'addtest']);

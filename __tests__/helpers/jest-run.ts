@@ -33,14 +33,17 @@ function makeWorldWritable(dir: string): void {
   }
 }
 
-export function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
-  return runJestBin(path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js'), user, dir, args, env, timeoutMs);
+export function runJest(user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000, prefix: string[] = []): Promise<JestRun> {
+  return runJestBin(path.join(currentStage().project, 'node_modules', 'jest', 'bin', 'jest.js'), user, dir, args, env, timeoutMs, prefix);
 }
 
-/** runJest with another project's Jest (fixtures/jest29's own install). */
-export async function runJestBin(jestBin: string, user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<JestRun> {
+/**
+ * runJest with another project's Jest (fixtures/jest29's own install).
+ * `prefix`: a command (run as `user`) that runs Jest, e.g. in a session keyring of its own.
+ */
+export async function runJestBin(jestBin: string, user: User, dir: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000, prefix: string[] = []): Promise<JestRun> {
   const outputFile = path.join(dir, `.results-${process.hrtime.bigint()}.json`);
-  const result = await run(user, [process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
+  const result = await run(user, [...prefix, process.execPath, jestBin, '--ci=false', '--json', `--outputFile=${outputFile}`, ...args], {
     cwd: dir,
     env,
     timeoutMs,

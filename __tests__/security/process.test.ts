@@ -201,7 +201,8 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
 
   test('13 links and `..` paths planted in __snapshots__ and the cache wrote nothing outside them on the host', () => {
     const snapshotDir = path.join(dir, '__tests__', '__snapshots__');
-    const cacheDirs = [path.join(dir, '.jest-cache'), path.join(dir, '.jest-cache', 'mount-sandbox')];
+    const sandboxes = path.join(dir, '.jest-cache', 'mount-sandbox');
+    const cacheDirs = [path.join(dir, '.jest-cache'), sandboxes, ...fs.readdirSync(sandboxes).map((name) => path.join(sandboxes, name))];
     console.log(`as ${user}, the attempts inside: ${JSON.stringify(found['snapshot-symlinks'])}\n` +
       `and what the host sees afterwards: links in __snapshots__ ${JSON.stringify(linksIn(snapshotDir))}, links in the caches ${JSON.stringify(cacheDirs.map(linksIn))}`);
     expect(fs.readFileSync(canaries.snapshot, 'utf8')).toBe('original\n');

@@ -79,6 +79,7 @@ describe('defaultSpec', () => {
         { type: 'dir', dest: '/home/u', mode: 0o700, origin: 'default $HOME' },
         { type: 'dev', dest: '/dev', origin: 'default /dev' },
         { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: 64 * 1024 ** 2, origin: 'default /dev/shm' },
+        { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
         { type: 'proc', dest: '/proc', origin: 'default /proc' },
         { type: 'ro-bind', source: '/home/u/proj', dest: '/home/u/proj', origin: 'default project' },
       ],
@@ -178,14 +179,24 @@ describe('defaultSpec', () => {
       ['/home/u', true],
       ['/root', true],
       ['/var/lib/ci', true],
+      ['/tmp/home', true],
+      ['/tmp/ci/home/runner', true],
+      ['/var/tmp/home', true],
+      // Fresh and writable already: a directory op would only change their modes.
       ['/', false],
       ['/tmp', false],
-      ['/tmp/home', false],
+      ['/var', false],
+      ['/var/tmp', false],
     ])('home %j gets a directory op: %s', (home, expected) => {
       const spec = defaultSpec(new FakeHost(MERGED_USR), facts({ home }));
       const homeOps = spec.mounts.filter((op) => op.origin === 'default $HOME');
       expect(homeOps).toEqual(expected ? [{ type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' }] : []);
       expect(spec.env.HOME).toBe(home);
+    });
+
+    test('a $HOME under /tmp comes after the /tmp tmpfs that would hide it', () => {
+      const mounts = briefs(new FakeHost(MERGED_USR), facts({ home: '/tmp/ci/home' }));
+      expect(indexOf(mounts, 'dir /tmp/ci/home')).toBeGreaterThan(indexOf(mounts, 'tmpfs /tmp'));
     });
 
     test('the $HOME directory comes after /var and /var/tmp, before /dev', () => {
@@ -293,25 +304,65 @@ describe('defaultSpec', () => {
     });
   });
 
-  describe('env', () => {
-    test.each<[string, string | undefined, string | undefined]>([
-      ['a TMPDIR outside /tmp is dropped', '/var/folders/xy/T', undefined],
-      ['a TMPDIR that only starts like /tmp is dropped', '/tmpfiles', undefined],
-      ['an empty TMPDIR is dropped', '', undefined],
-      ['TMPDIR=/tmp is kept', '/tmp', '/tmp'],
-      ['a TMPDIR below /tmp is dropped: the fresh /tmp does not have it', '/tmp/sub', undefined],
-      ['TMPDIR=/var/tmp is kept', '/var/tmp', '/var/tmp'],
-      ['no TMPDIR stays unset', undefined, undefined],
-    ])('%s', (_name, tmpdir, expected) => {
+  describe('TMPDIR', () => {
+    const HOST: FakeTree = {
+      ...MERGED_USR,
+      '/home/u/proj/.tmp': 'dir',
+      '/home/u/proj/tmp-link': '-> /srv/tmp',
+      '/home/u/proj/node_modules/.cache/tmp': 'dir',
+      '/data/proj/.tmp': 'dir',
+      '/home/u/linked': '-> /data/proj',
+    };
+    const TMPFS = (dest: string): MountOp => ({ type: 'tmpfs', dest, mode: 0o700, size: DEFAULT_TMP_SIZE, origin: 'default $TMPDIR' });
+    const DIR = (dest: string): MountOp => ({ type: 'dir', dest, mode: 0o700, origin: 'default $TMPDIR' });
+
+    // [name, TMPDIR, the ops it adds (undefined: TMPDIR is unset), the project's path]
+    test.each<[string, string | undefined, MountOp[] | undefined, string]>([
+      ['no TMPDIR stays unset', undefined, undefined, '/home/u/proj'],
+      ['TMPDIR=/tmp is kept, fresh already', '/tmp', [], '/home/u/proj'],
+      ['TMPDIR=/var/tmp is kept, fresh already', '/var/tmp', [], '/home/u/proj'],
+      ['TMPDIR=/dev/shm is kept, fresh already', '/dev/shm', [], '/home/u/proj'],
+      ['below /tmp (common in CI): a fresh directory', '/tmp/ci/tmp', [DIR('/tmp/ci/tmp')], '/home/u/proj'],
+      ['below /tmp, spelled with a trailing slash and a dot', '/tmp/ci/./tmp/', [DIR('/tmp/ci/tmp')], '/home/u/proj'],
+      ['below /var/tmp: a fresh directory', '/var/tmp/build', [DIR('/var/tmp/build')], '/home/u/proj'],
+      ['where nothing is bound: a fresh directory', '/var/folders/xy/T', [DIR('/var/folders/xy/T')], '/home/u/proj'],
+      ['one that only starts like /tmp: a fresh directory', '/tmpfiles', [DIR('/tmpfiles')], '/home/u/proj'],
+      ['under $HOME: a fresh directory', '/home/u/tmp', [DIR('/home/u/tmp')], '/home/u/proj'],
+      ['inside the project, existing: an empty tmpfs over it', '/home/u/proj/.tmp', [TMPFS('/home/u/proj/.tmp')], '/home/u/proj'],
+      ['inside the project, missing: unset (it cannot be made in a read-only project)', '/home/u/proj/missing', undefined, '/home/u/proj'],
+      ['inside the project, a symlink: unset', '/home/u/proj/tmp-link', undefined, '/home/u/proj'],
+      ['the project itself: unset, never a tmpfs over the project', '/home/u/proj', undefined, '/home/u/proj'],
+      ['above the project: unset, it would hold the project', '/home/u', undefined, '/home/u/proj'],
+      ['inside the project\'s read-only node_modules: unset', '/home/u/proj/node_modules/.cache/tmp', undefined, '/home/u/proj'],
+      ['inside the read-only /usr: unset', '/usr/tmp', undefined, '/home/u/proj'],
+      ['inside /etc: unset', '/etc/tmp', undefined, '/home/u/proj'],
+      ['through /bin, a symlink into /usr: unset', '/bin/tmp', undefined, '/home/u/proj'],
+      ['under /proc: unset', '/proc/self', undefined, '/home/u/proj'],
+      ['under /dev: unset', '/dev/tmp', undefined, '/home/u/proj'],
+      ['relative: unset', 'tmp', undefined, '/home/u/proj'],
+      ['relative with ./: unset', './.tmp', undefined, '/home/u/proj'],
+      ['empty: unset', '', undefined, '/home/u/proj'],
+      ['inside a project reached through a symlink, at the symlinked path', '/home/u/linked/.tmp', [TMPFS('/home/u/linked/.tmp')], '/home/u/linked'],
+      ['inside a project reached through a symlink, at the real path', '/data/proj/.tmp', [TMPFS('/data/proj/.tmp')], '/home/u/linked'],
+    ])('%s', (_name, tmpdir, added, projectDir) => {
       const env = { PATH: '/usr/bin', TMPDIR: tmpdir, HOME: '/somewhere/else' };
-      const spec = defaultSpec(new FakeHost(MERGED_USR), facts({ env }));
-      if (expected === undefined) expect(spec.env).not.toHaveProperty('TMPDIR');
-      else expect(spec.env.TMPDIR).toBe(expected);
+      const spec = defaultSpec(new FakeHost(HOST), facts({ env, projectDir }));
+      if (added === undefined) expect(spec.env).not.toHaveProperty('TMPDIR');
+      else expect(spec.env.TMPDIR).toBe(tmpdir);
+      expect(spec.mounts.filter((op) => op.origin === 'default $TMPDIR')).toEqual(added ?? []);
       expect(spec.env.HOME).toBe('/home/u');
       expect(spec.env.PATH).toBe('/usr/bin');
       // The caller's environment is not touched.
       expect(env.TMPDIR).toBe(tmpdir);
       expect(env.HOME).toBe('/somewhere/else');
+    });
+
+    test('comes after every mount it lies in: /tmp, $HOME, the project', () => {
+      for (const [tmpdir, holder] of [['/tmp/ci/tmp', 'tmpfs /tmp'], ['/home/u/tmp', 'dir /home/u'], ['/home/u/proj/.tmp', 'ro-bind /home/u/proj']]) {
+        const mounts = briefs(new FakeHost(HOST), facts({ env: { TMPDIR: tmpdir } }));
+        const own = mounts.findIndex((m) => m.endsWith(` ${tmpdir}`) && !m.startsWith('ro-bind'));
+        expect([tmpdir, own > indexOf(mounts, holder)]).toEqual([tmpdir, true]);
+      }
     });
   });
 });

@@ -9,15 +9,15 @@ const TAIL = ['--propagation', 'unchanged', '--fork', '--kill-child'];
 
 describe('outerUnshareFlags', () => {
   test.each<[IsolationMode, UidMode, { network: boolean; uts: boolean }, string[]]>([
-    ['userns', 'same', { network: false, uts: false }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', ...TAIL]],
-    ['userns', 'root', { network: false, uts: false }, ['--user', '--map-root-user', '--keep-caps', '--mount', '--pid', ...TAIL]],
-    ['userns', 'same', { network: true, uts: false }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--net', ...TAIL]],
-    ['userns', 'root', { network: false, uts: true }, ['--user', '--map-root-user', '--keep-caps', '--mount', '--pid', '--uts', ...TAIL]],
-    ['userns', 'same', { network: true, uts: true }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--net', '--uts', ...TAIL]],
+    ['userns', 'same', { network: false, uts: false }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--ipc', ...TAIL]],
+    ['userns', 'root', { network: false, uts: false }, ['--user', '--map-root-user', '--keep-caps', '--mount', '--pid', '--ipc', ...TAIL]],
+    ['userns', 'same', { network: true, uts: false }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--ipc', '--net', ...TAIL]],
+    ['userns', 'root', { network: false, uts: true }, ['--user', '--map-root-user', '--keep-caps', '--mount', '--pid', '--ipc', '--uts', ...TAIL]],
+    ['userns', 'same', { network: true, uts: true }, ['--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--ipc', '--net', '--uts', ...TAIL]],
     // Without a user namespace there is nothing to map, whatever uid was asked for.
-    ['root-no-userns', 'same', { network: false, uts: false }, ['--mount', '--pid', ...TAIL]],
-    ['root-no-userns', 'root', { network: false, uts: false }, ['--mount', '--pid', ...TAIL]],
-    ['root-no-userns', 'root', { network: true, uts: true }, ['--mount', '--pid', '--net', '--uts', ...TAIL]],
+    ['root-no-userns', 'same', { network: false, uts: false }, ['--mount', '--pid', '--ipc', ...TAIL]],
+    ['root-no-userns', 'root', { network: false, uts: false }, ['--mount', '--pid', '--ipc', ...TAIL]],
+    ['root-no-userns', 'root', { network: true, uts: true }, ['--mount', '--pid', '--ipc', '--net', '--uts', ...TAIL]],
   ])('%s, uid %s, %j', (mode, uid, options, expected) => {
     expect(outerUnshareFlags(mode, uid, options)).toEqual(expected);
   });
@@ -39,7 +39,7 @@ describe('trampolineArgv', () => {
   test('without ipc: setpriv, then unshare, then node running the init', () => {
     expect(trampolineArgv(request())).toEqual([
       '/usr/bin/setpriv', '--pdeathsig', 'KILL', '--',
-      '/usr/bin/unshare', '--user', '--map-current-user', '--keep-caps', '--mount', '--pid', ...TAIL, '--',
+      '/usr/bin/unshare', '--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--ipc', ...TAIL, '--',
       process.execPath, INIT,
     ]);
   });

@@ -1,5 +1,5 @@
 import { isSandboxError, type SandboxError } from '../../src/errors';
-import type { MountOp, SandboxSpec } from '../../src/sandbox/spec';
+import { describeOp, type MountOp, type SandboxSpec } from '../../src/sandbox/spec';
 import { checkAbsolutePath, validateSpec } from '../../src/sandbox/validate';
 
 function goodSpec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
@@ -15,6 +15,7 @@ function goodSpec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
       { type: 'dir', dest: '/var/tmp', mode: 0o1777 },
       { type: 'dev', dest: '/dev' },
       { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777 },
+      { type: 'mqueue', dest: '/dev/mqueue' },
       { type: 'proc', dest: '/proc' },
       { type: 'bind', source: '/home/u/proj', dest: '/home/u/proj', optional: true, propagation: 'slave' },
     ],
@@ -51,6 +52,8 @@ describe('validateSpec accepts', () => {
     ['dev at /dev', { type: 'dev', dest: '/dev' }],
     ['dev at /dev/ (trailing slash)', { type: 'dev', dest: '/dev/' }],
     ['tmpfs at /dev/shm', { type: 'tmpfs', dest: '/dev/shm' }],
+    ['mqueue at /dev/mqueue', { type: 'mqueue', dest: '/dev/mqueue' }],
+    ['mqueue at /dev/mqueue/ (trailing slash)', { type: 'mqueue', dest: '/dev/mqueue/' }],
     ['a path next to /dev, not under it', { type: 'bind', source: '/data', dest: '/device' }],
     ['a path next to /proc, not under it', { type: 'tmpfs', dest: '/process' }],
     ['a path next to /sys, not under it', { type: 'dir', dest: '/system' }],
@@ -88,6 +91,10 @@ describe('validateSpec rejects mount ops, naming the field', () => {
     ['proc at /dev', { type: 'proc', dest: '/dev' }, 'mounts[1].dest', 'under /dev'],
     ['dev at /proc', { type: 'dev', dest: '/proc' }, 'mounts[1].dest', 'under /proc'],
     ['dev under /dev', { type: 'dev', dest: '/dev/pts' }, 'mounts[1].dest', 'under /dev'],
+    ['mqueue elsewhere under /dev', { type: 'mqueue', dest: '/dev/mq' }, 'mounts[1].dest', 'under /dev'],
+    ['mqueue outside /dev', { type: 'mqueue', dest: '/tmp/mqueue' }, 'mounts[1].dest', 'belongs at /dev/mqueue, not /tmp/mqueue'],
+    ['a tmpfs at /dev/mqueue', { type: 'tmpfs', dest: '/dev/mqueue' }, 'mounts[1].dest', 'under /dev'],
+    ['a bind at /dev/mqueue', { type: 'bind', source: '/dev/mqueue', dest: '/dev/mqueue' }, 'mounts[1].dest', 'under /dev'],
     ['.. in dest', { type: 'tmpfs', dest: '/a/../etc' }, 'mounts[1].dest', 'contains ".."'],
     ['.. at the end of dest', { type: 'tmpfs', dest: '/a/..' }, 'mounts[1].dest', 'contains ".."'],
     ['.. in source', { type: 'ro-bind', source: '/home/../etc', dest: '/e' }, 'mounts[1].source', 'contains ".."'],
@@ -171,5 +178,16 @@ describe('checkAbsolutePath', () => {
     ['//', '/'],
   ])('%j normalizes to %j', (input, output) => {
     expect(checkAbsolutePath(input, 'f')).toBe(output);
+  });
+});
+
+describe('describeOp', () => {
+  // What --verbose and setup errors print for each op.
+  test.each<[MountOp, string]>([
+    [{ type: 'mqueue', dest: '/dev/mqueue' }, 'mqueue /dev/mqueue'],
+    [{ type: 'proc', dest: '/proc' }, 'proc /proc'],
+    [{ type: 'tmpfs', dest: '/dev/shm', size: 1024, mode: 0o1777 }, 'tmpfs /dev/shm size=1024 mode=1777'],
+  ])('%j', (op, text) => {
+    expect(describeOp(op)).toBe(text);
   });
 });

@@ -1,5 +1,6 @@
 // Decides, in Jest's process and before anything is launched, whether a test
 // file is sandboxed and what its sandbox looks like.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from '@jest/test-result';
@@ -105,10 +106,21 @@ function withoutStack(error: unknown): unknown {
   return new FileFailure({ message: formatError(error), stack: '', type: 'Error' });
 }
 
-/** `<cacheDirectory>/mount-sandbox`: what sandboxed files get as their cacheDirectory. */
+/**
+ * `<cacheDirectory>/mount-sandbox/<project>`: what sandboxed files get as
+ * their cacheDirectory. Every sandbox may write it, so it must never be
+ * shared with another project: Jest's default cacheDirectory is one per user
+ * (/tmp/jest_<uid>), and one folder for all would let a test file of one
+ * project rewrite the compiled code of every other. Keyed by the project's
+ * real path, not config.id: that one changes with the config file's path and
+ * the project's index in `projects`, which would only make the cache cold,
+ * and the config may set it to anything, the same in two projects.
+ */
 export function sandboxCacheOf(config: Config.ProjectConfig): string {
   fs.mkdirSync(config.cacheDirectory, { recursive: true });
-  return path.join(fs.realpathSync(config.cacheDirectory), 'mount-sandbox');
+  const project = fs.realpathSync(config.rootDir);
+  const key = `${path.basename(project).replace(/[^\w.-]/g, '_')}-${crypto.createHash('sha256').update(project).digest('hex').slice(0, 16)}`;
+  return path.join(fs.realpathSync(config.cacheDirectory), 'mount-sandbox', key);
 }
 
 export interface FilePlan {

@@ -28,6 +28,9 @@ const O_NONBLOCK = 0o4000;
 
 // pivot_root has no glibc wrapper.
 const SYS_PIVOT_ROOT: Partial<Record<string, number>> = { x64: 155, arm64: 41 };
+// Nor has keyctl (it lives in libkeyutils, which we do not require). <linux/keyctl.h>:
+const SYS_KEYCTL: Partial<Record<string, number>> = { x64: 250, arm64: 219 };
+const KEYCTL_JOIN_SESSION_KEYRING = 1;
 
 // <linux/sockios.h>, <net/if.h>: enough to bring up loopback in a new netns.
 const SIOCGIFFLAGS = 0x8913;
@@ -95,6 +98,18 @@ export function pivotRoot(newRoot: string, putOld: string): void {
   const nr = SYS_PIVOT_ROOT[process.arch];
   if (nr === undefined) throw new Error(`mount-sandbox: pivot_root: unsupported architecture ${process.arch}`);
   check(c.syscall(nr, 'const char *', newRoot, 'const char *', putOld), 'pivot_root', [newRoot, putOld]);
+}
+
+/**
+ * Gives the calling thread a new, empty, anonymous session keyring (a NULL
+ * name never joins an existing one). Only this thread's credentials change,
+ * which is enough for a process about to exec from it: the session keyring
+ * is kept across exec and fork.
+ */
+export function joinNewSessionKeyring(): void {
+  const nr = SYS_KEYCTL[process.arch];
+  if (nr === undefined) throw new Error(`mount-sandbox: keyctl: unsupported architecture ${process.arch}`);
+  check(c.syscall(nr, 'int', KEYCTL_JOIN_SESSION_KEYRING, 'const char *', null), 'keyctl', ['KEYCTL_JOIN_SESSION_KEYRING', null]);
 }
 
 export function setNoNewPrivs(): void {

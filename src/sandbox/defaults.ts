@@ -57,6 +57,9 @@ function systemMounts(host: HostView): MountOp[] {
   return mounts;
 }
 
+/** Directories that every sandbox has fresh and writable. */
+const FRESH_DIRS = ['/', '/tmp', '/var', '/var/tmp'];
+
 function scratchMounts(home: string): MountOp[] {
   const mounts: MountOp[] = [
     { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, origin: 'default /tmp' },
@@ -64,10 +67,40 @@ function scratchMounts(home: string): MountOp[] {
     { type: 'dir', dest: '/var/tmp', mode: 0o1777, origin: 'default /var/tmp' },
     { type: 'dev', dest: '/dev', origin: 'default /dev' },
     { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: SHM_SIZE, origin: 'default /dev/shm' },
+    { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
     { type: 'proc', dest: '/proc', origin: 'default /proc' },
   ];
-  if (home !== '/' && !isUnder(home, '/tmp')) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' });
+  // After /tmp, /var and /var/tmp, so that a $HOME below them (common in CI) exists; not one of them itself, which is fresh already.
+  if (!FRESH_DIRS.includes(home)) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' });
   return mounts;
+}
+
+/**
+ * TMPDIR names a host folder. Inside, it becomes a fresh, empty one at the
+ * same path, where that is possible without hiding anything: where the
+ * sandbox is fresh anyway (under /tmp, or any path no bind covers) it is
+ * created; inside the project, where it must exist, an empty tmpfs covers it.
+ * Anywhere else (inside /usr, /etc, node_modules or the node prefix, under
+ * /proc or /dev, above another mount, or a relative path) it is unset, and
+ * temporary files go to /tmp. `undefined`: unset it.
+ */
+function tmpdirMounts(host: HostView, mounts: readonly MountOp[], tmpdir: string | undefined, project: readonly string[]): MountOp[] | undefined {
+  if (tmpdir === undefined || !path.isAbsolute(tmpdir)) return undefined;
+  const p = path.normalize(tmpdir).replace(/(.)\/$/, '$1');
+  if (FRESH_DIRS.includes(p) || p === '/dev/shm') return [];
+  if (['/proc', '/dev', '/sys'].some((tree) => isUnder(p, tree))) return undefined;
+  const mountsAt = mounts.filter((op) => op.type !== 'dir');
+  if (mountsAt.some((op) => op.dest !== p && isUnder(op.dest, p))) return undefined;
+  // What p lies in inside: the last mount at or above it, as the ops apply in order.
+  const holder = [...mountsAt].reverse().find((op) => isUnder(p, op.dest));
+  const origin = 'default $TMPDIR';
+  if (holder === undefined || holder.type === 'tmpfs') return [{ type: 'dir', dest: p, mode: 0o700, origin }];
+  // node_modules stay read-only whatever the project's mode, and so are never covered either.
+  if (project.includes(holder.dest) && holder.dest !== p && !p.split('/').includes('node_modules') && host.kind(p) === 'dir') {
+    return [{ type: 'tmpfs', dest: p, mode: 0o700, size: DEFAULT_TMP_SIZE, origin }];
+  }
+  // A read-only tree, the project itself, or a path through /bin or /lib (symlinks into /usr).
+  return undefined;
 }
 
 /** node_modules of the project and of every ancestor (monorepos, hoisting), plus the real homes of linked packages. */
@@ -112,8 +145,6 @@ function sandboxEnv(facts: HostFacts): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(facts.env)) if (value !== undefined) env[key] = value;
   env.HOME = facts.home;
-  // Any TMPDIR but the fresh /tmp or /var/tmp names a host directory that is not inside.
-  if (env.TMPDIR !== undefined && env.TMPDIR !== '/tmp' && env.TMPDIR !== '/var/tmp') delete env.TMPDIR;
   return env;
 }
 
@@ -154,6 +185,10 @@ export function defaultSpec(host: HostView, facts: HostFacts, project: ProjectCh
     mounts.push({ type: 'ro-bind', source: ownModules, dest: ownModules, origin: 'default node_modules' });
   }
   mounts.push(...moduleMounts(host, projectReal, mounts));
+  const env = sandboxEnv(facts);
+  const tmpdir = tmpdirMounts(host, mounts, env.TMPDIR, [projectReal, facts.projectDir]);
+  if (tmpdir === undefined) delete env.TMPDIR;
+  else mounts.push(...tmpdir);
   return {
     rootSize: DEFAULT_ROOT_SIZE,
     processLimit: DEFAULT_PROCESS_LIMIT,
@@ -161,6 +196,6 @@ export function defaultSpec(host: HostView, facts: HostFacts, project: ProjectCh
     network: 'host',
     mounts,
     cwd: facts.projectDir,
-    env: sandboxEnv(facts),
+    env,
   };
 }

@@ -10,9 +10,10 @@ import type { IsolationMode, UidMode } from './spec';
 import type { Tools } from './protocol';
 
 export function outerUnshareFlags(mode: IsolationMode, uid: UidMode, options: { network: boolean; uts: boolean }): string[] {
+  // --ipc: SysV IPC objects and POSIX message queues of the host (of the same uid) stay out of reach, and the sandbox's die with it.
   const namespaces = mode === 'userns'
-    ? ['--user', uid === 'root' ? '--map-root-user' : '--map-current-user', '--keep-caps', '--mount', '--pid']
-    : ['--mount', '--pid'];
+    ? ['--user', uid === 'root' ? '--map-root-user' : '--map-current-user', '--keep-caps', '--mount', '--pid', '--ipc']
+    : ['--mount', '--pid', '--ipc'];
   return [
     ...namespaces,
     ...(options.network ? ['--net'] : []),

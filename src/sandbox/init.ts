@@ -9,6 +9,7 @@ import {
   INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
 } from './protocol';
+import type * as HostTies from './host-ties';
 import type * as Setup from './setup';
 
 type Sys = typeof Syscalls;
@@ -97,9 +98,11 @@ function main(): void {
   // koffi is loaded here, not by an import, so that a failure to load it is reported as what it is.
   let sys: Sys;
   let buildRoot: typeof Setup.buildRoot;
+  let ties: typeof HostTies;
   try {
     sys = require('../native/syscalls') as Sys;
     ({ buildRoot } = require('./setup') as typeof Setup);
+    ties = require('./host-ties') as typeof HostTies;
   } catch (error) {
     report({ type: 'error', ...toWire(new SandboxError('host', `the sandbox init cannot load koffi, which makes its mount syscalls: ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'reinstall the dependencies (npm ci): koffi ships prebuilt binaries for Linux x64 and arm64; `npx mount-sandbox doctor` checks the rest',
@@ -112,6 +115,8 @@ function main(): void {
   try {
     // First, while the host's /sys is still in view: every process of the sandbox descends from this one.
     if (config.processLimit.cgroupProcs !== undefined) fs.writeFileSync(config.processLimit.cgroupProcs, '0\n');
+    // While /proc/sys is writable: the new /proc's turns read-only in buildRoot.
+    ties.forbidCgroupNamespaces(config.mode);
     const mountStart = performance.now();
     const { overlays, steps } = buildRoot(spec);
     const mountMs = performance.now() - mountStart;
@@ -127,6 +132,7 @@ function main(): void {
     // Unless the launcher made a fresh pty for an interactive command: the host's terminal still never comes in.
     if (config.controllingTerminal) sys.setControllingTerminal(0);
     sys.setNoNewPrivs();
+    ties.leaveHostSessionKeyring();
     // Set before the nested user namespace exists: it takes this limit as its own.
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(sys, config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);

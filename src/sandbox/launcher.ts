@@ -3,7 +3,7 @@
 // the single-threaded util-linux tools make the namespaces and exec our init:
 //
 //   setpriv --pdeathsig KILL        dies with the launcher
-//    └ unshare --user --mount --pid --fork --kill-child
+//    └ unshare --user --mount --pid --ipc --fork --kill-child
 //       └ [pid 1] node init.js       builds the root, then execs:
 //          unshare --user --mount    nested namespaces lock every mount
 //           └ [setpriv drop caps]    when uid 0 inside

@@ -210,6 +210,23 @@ function applyProc(op: MountOp): void {
   }
 }
 
+/**
+ * The IPC namespace's own message queues. The sandbox's /dev is a fresh
+ * tmpfs, so without this there is no /dev/mqueue at all; mq_open works either
+ * way, this only lets tools list and remove the queues. Mountable because the
+ * user namespace that owns the IPC namespace is ours: unshare creates the
+ * user namespace first and every other one as its child.
+ */
+function applyMqueue(op: MountOp): void {
+  const dest = inNewRoot(op.dest);
+  ensureMountPoint(op, dest, true);
+  try {
+    sys.mount('mqueue', dest, 'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  } catch (error) {
+    fail(op, 'mqueue mount failed (it needs an IPC namespace of the sandbox\'s own)', error);
+  }
+}
+
 /** overlayfs option values separate with `,` and `:`; a path containing them must escape them. */
 function escapeOverlayPath(p: string): string {
   return p.replace(/([\\,:])/g, '\\$1');
@@ -316,6 +333,8 @@ function applyOp(op: MountOp, methods: Record<string, OverlayMethod>): void {
       return applyDev(op);
     case 'proc':
       return applyProc(op);
+    case 'mqueue':
+      return applyMqueue(op);
     default:
       // Only reachable with a spec that skipped validation: our bug, never the user's.
       return unknownOp(op);

@@ -37,6 +37,11 @@ export interface ProcOp extends MountOpBase {
   type: 'proc';
 }
 
+/** The sandbox's own POSIX message queues (its IPC namespace's), at /dev/mqueue. */
+export interface MqueueOp extends MountOpBase {
+  type: 'mqueue';
+}
+
 export interface DirOp extends MountOpBase {
   type: 'dir';
   mode?: number;
@@ -62,7 +67,7 @@ export interface HideOp extends MountOpBase {
   type: 'hide';
 }
 
-export type MountOp = BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | OverlayOp | HideOp;
+export type MountOp = BindOp | TmpfsOp | DevOp | ProcOp | MqueueOp | DirOp | SymlinkOp | OverlayOp | HideOp;
 export type MountOpType = MountOp['type'];
 
 export interface SandboxSpec {
@@ -108,6 +113,7 @@ export function describeOp(op: MountOp): string {
       return `overlay ${op.source} -> ${op.dest} (else ${op.fallback})`;
     case 'dev':
     case 'proc':
+    case 'mqueue':
     case 'hide':
       return `${op.type} ${op.dest}`;
   }

@@ -27,15 +27,16 @@ export function checkAbsolutePath(value: unknown, field: string, what = 'path'):
  * The one rule for where something may be mounted inside, for the engine's
  * own ops and for every user option alike (src/options uses it too): never
  * `/`, and never under /proc, /sys or /dev, which the sandbox builds itself.
- * The exceptions are the sandbox's own proc and dev, and a tmpfs exactly at
- * /dev/shm, which sizes shared memory (browsers need more than the default).
+ * The exceptions are the sandbox's own proc, dev and mqueue, and a tmpfs
+ * exactly at /dev/shm, which sizes shared memory (browsers need more than the default).
  */
 export function checkMountDest(value: unknown, field: string, type: MountOp['type'], what = 'destination'): string {
   const dest = checkAbsolutePath(value, field, what);
   if (dest === '/') throw configError(field, 'cannot be / (the root is always a fresh tmpfs; use rootSize to size it)');
   const ownTree = type === 'proc' ? '/proc' : type === 'dev' ? '/dev' : undefined;
+  const devMount = (type === 'tmpfs' && dest === '/dev/shm') || (type === 'mqueue' && dest === '/dev/mqueue');
   for (const tree of KERNEL_TREES) {
-    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && type === 'tmpfs' && dest === '/dev/shm')) {
+    if (isUnder(dest, tree) && !(ownTree === tree && dest === tree) && !(tree === '/dev' && devMount)) {
       throw configError(field, `destination ${dest} is under ${tree}, which the sandbox builds itself`, `pick a path outside ${KERNEL_TREES.join(', ')} (a tmpfs at /dev/shm is the one exception)`);
     }
   }
@@ -66,13 +67,19 @@ function checkOp(op: MountOp, index: number): void {
     case 'symlink':
       if (typeof op.target !== 'string' || op.target === '') throw configError(fieldOf(op, index, 'target'), 'expected a non-empty symlink target');
       return;
+    case 'mqueue':
+      // Only where tools look for it: anywhere else it is one more writable tree of no use.
+      if (checkAbsolutePath(op.dest, fieldOf(op, index, 'dest')) !== '/dev/mqueue') {
+        throw configError(fieldOf(op, index, 'dest'), `an mqueue mount belongs at /dev/mqueue, not ${op.dest}`);
+      }
+      return;
     case 'dev':
     case 'proc':
     case 'hide':
       return;
     default: {
       const unknown: { type?: unknown } = op;
-      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, overlay, tmpfs, dev, proc, dir, symlink, hide`);
+      throw configError(`mounts[${index}].type`, `unknown mount type ${JSON.stringify(unknown.type)}; expected one of bind, ro-bind, overlay, tmpfs, dev, proc, mqueue, dir, symlink, hide`);
     }
   }
 }
