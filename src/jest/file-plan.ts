@@ -16,6 +16,7 @@ import type { Tools } from '../sandbox/protocol';
 import type { MountOp, SandboxSpec } from '../sandbox/spec';
 import { buildSnapshotResolver, pragmasOfSource, resolveEnvironment } from './jest-compat';
 import { jestModules, packageRoot } from './jest-modules';
+import { createScratch, settleScratch, type SnapshotScratch } from './snapshot-scratch';
 
 /** Every file through which Jest can load this package's environment. */
 const OUR_ENVIRONMENTS = new Set(['../index.js', './environment.js'].map((p) => path.resolve(__dirname, p)).filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)));
@@ -130,6 +131,8 @@ export interface FilePlan {
   options: CheckedOptions;
   /** Host directories this plan created, deepest first, for removal if they stay empty. */
   createdDirs: string[];
+  /** Where the sandbox writes this file's snapshots; settled (copied back, removed) when the file ends. */
+  snapshots?: SnapshotScratch;
 }
 
 export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools, host: HostView): Promise<FilePlan> {
@@ -156,16 +159,19 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
   const cacheDirectory = sandboxCacheOf(config);
   ensureDir(cacheDirectory);
   writable.push({ type: 'bind', source: cacheDirectory, dest: cacheDirectory, origin: 'the sandboxes\' cache, in Jest\'s cacheDirectory' });
-  const snapshotDir = globalConfig.updateSnapshot === 'none' ? undefined : path.dirname(await snapshotPathOf(config, test.path));
+  const snapshotPath = globalConfig.updateSnapshot === 'none' ? undefined : await snapshotPathOf(config, test.path);
+  const snapshotDir = snapshotPath === undefined ? undefined : path.dirname(snapshotPath);
+  let snapshots: SnapshotScratch | undefined;
   // A folder the user may not create is one Jest could not write to either: leave it as it is,
   // and Jest fails inside only if it really writes a snapshot, as it would without the sandbox.
-  if (snapshotDir !== undefined && tryEnsureDir(snapshotDir, ensureDir)) {
-    writable.push({ type: 'bind', source: snapshotDir, dest: fs.realpathSync(snapshotDir), origin: 'snapshots of this test file' });
-    // Inline snapshots are written into the test file itself.
-    if (INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8'))) {
-      const real = fs.realpathSync(test.path);
-      writable.push({ type: 'bind', source: real, dest: real, origin: 'inline snapshots of this test file' });
-    }
+  // The folder is created anyway (and removed if it stays empty) as the mount point of the scratch
+  // folder, which is where the sandbox really writes: see snapshot-scratch.ts.
+  if (snapshotPath !== undefined && snapshotDir !== undefined && tryEnsureDir(snapshotDir, ensureDir)) {
+    // Inline snapshots are written into the test file itself: it is writable, and writes to it reach the host.
+    const inline = INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8')) ? fs.realpathSync(test.path) : undefined;
+    snapshots = createScratch(snapshotPath, fs.realpathSync(config.cacheDirectory));
+    writable.push({ type: 'bind', source: snapshots.dir, dest: snapshots.realDir, origin: 'snapshots of this test file' });
+    if (inline !== undefined) writable.push({ type: 'bind', source: inline, dest: inline, origin: 'inline snapshots of this test file' });
   }
   const jest = jestModules();
   const mustSee = [
@@ -173,21 +179,21 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     ...configModules(config),
     ...[jest.jestRunner, jest.jestRuntime, jest.jestHasteMap, jest.jestResolve].map(packageRoot),
   ];
-  const plan = (): SandboxSpec => planSandbox({
-    projectDir: config.rootDir,
-    options,
-    optionsOrigin: PROJECT_AT,
-    optionOrigins: merged.origins,
-    defaultProject: JEST_DEFAULT_PROJECT,
-    mounts: writable,
-    mustSee,
-  }, tools, host);
   let spec: SandboxSpec;
   try {
-    spec = plan();
+    spec = planSandbox({
+      projectDir: config.rootDir,
+      options,
+      optionsOrigin: PROJECT_AT,
+      optionOrigins: merged.origins,
+      defaultProject: JEST_DEFAULT_PROJECT,
+      mounts: writable,
+      mustSee,
+    }, tools, host);
   } catch (error) {
+    if (snapshots) settleScratch(snapshots, false, globalConfig.updateSnapshot);
     // A missing bind source or an overlay the kernel cannot make: the user's options, in their words too.
     throw withoutStack(error);
   }
-  return { spec, options, cacheDirectory, createdDirs };
+  return { spec, options, cacheDirectory, createdDirs, ...(snapshots ? { snapshots } : {}) };
 }

@@ -18,6 +18,7 @@ import { jestModules } from './jest-modules';
 import { OnceLines } from './output-dedupe';
 import { toSerializableError } from './protocol';
 import { FileFailure, SandboxedFile, type FileRunContext } from './sandboxed-file';
+import { ALLOW_SWITCH, splitUnsandboxed } from './unsandboxed';
 
 type EventName = keyof TestEvents;
 type Listener<Name extends EventName> = (data: TestEvents[Name]) => void | Promise<void>;
@@ -63,9 +64,18 @@ export default class MountSandboxRunner {
 
   async runTests(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
     const sandboxed = tests.filter(isSandboxed);
-    const plain = tests.filter((test) => !sandboxed.includes(test));
+    // Files that would run on the host only because a testEnvironment key overrides the preset's fail
+    // here, before any of their code (setupFiles included) runs; see unsandboxed.ts.
+    const { plain, refused } = splitUnsandboxed(tests.filter((test) => !sandboxed.includes(test)));
+    for (const { test, error } of refused) {
+      await this.#events.emit('test-file-start', [test]);
+      await this.#events.emit('test-file-failure', [test, error]);
+    }
     if (plain.length > 0) await this.#runWithJest(plain, watcher, options);
     if (sandboxed.length > 0) await this.#runSandboxed(sandboxed, watcher);
+    if (sandboxed.length === 0 && plain.length > 0) {
+      process.stderr.write(`mount-sandbox: no file of this run was sandboxed: ${plain.length} ran on the host, as their @jest-environment docblocks or ${ALLOW_SWITCH} ask.\n`);
+    }
   }
 
   async #runWithJest(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {

@@ -13,10 +13,12 @@ import { formatError } from '../errors';
 import { SandboxProcess, type ExitStatus, type SetupReport } from '../sandbox/launcher';
 import type { Tools } from '../sandbox/protocol';
 import type { HostView } from '../sandbox/defaults';
-import type { IsolationMode, MountOp } from '../sandbox/spec';
+import { isUnder } from '../sandbox/paths';
+import type { IsolationMode } from '../sandbox/spec';
 import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
 import { jestModules } from './jest-modules';
 import type { OnceLines } from './output-dedupe';
+import { settleScratch } from './snapshot-scratch';
 import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const CHILD_SCRIPT = path.join(__dirname, 'child.js');
@@ -63,17 +65,31 @@ function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The `mount-sandbox run` line that rebuilds this file's sandbox, for debugging a test from the shell. */
+/**
+ * The `mount-sandbox run` line that rebuilds this file's sandbox, for
+ * debugging a test from the shell. It must work pasted later, when the
+ * file's scratch snapshot folder is long gone: the snapshot folder appears
+ * as a discarded overlay of the real one instead (inside the project's own
+ * overlay, that is what it already is), created first if the runner had to
+ * create it for the run and may have removed it since.
+ */
 export function equivalentCommand(test: Test, plan: FilePlan): string {
   const { config } = test.context;
-  const options = { ...plan.options, project: plan.options.project ?? JEST_DEFAULT_PROJECT.mode };
-  const writable = plan.spec.mounts.filter((op) => op.type === 'bind' && (op.origin ?? '').match(/cacheDirectory|snapshots/));
+  // The default project falls back to read-only where it cannot be an overlay (a tree you do not own);
+  // an explicit 'overlay' on the command line has no fallback, so say what the run really got.
+  const defaultProject = plan.spec.mounts.find((op) => op.origin === JEST_DEFAULT_PROJECT.origin);
+  const fellBack = defaultProject?.type === 'overlay' && defaultProject.skipOverlay !== undefined;
+  const options = { ...plan.options, project: plan.options.project ?? (fellBack ? 'readonly' : JEST_DEFAULT_PROJECT.mode) };
+  const writable = plan.spec.mounts.filter((op) => op.type === 'bind' && (op.origin ?? '').match(/cacheDirectory|inline snapshots/));
+  const snapshots = plan.snapshots?.realDir;
+  const overlaySnapshots = snapshots !== undefined && !(options.project === 'overlay' && isUnder(snapshots, fs.realpathSync(config.rootDir)));
   const words = [
     'mount-sandbox', 'run', '--project', config.rootDir, '--cwd', plan.spec.cwd, '--config-json', JSON.stringify(options),
     ...writable.flatMap((op) => ['--bind', `${(op as { source: string }).source}:${op.dest}`]),
+    ...(overlaySnapshots ? ['--overlay', `${snapshots}:${snapshots}`] : []),
     '--', 'sh',
   ];
-  return words.map(shellQuote).join(' ');
+  return `${overlaySnapshots ? `mkdir -p ${shellQuote(snapshots)} && ` : ''}${words.map(shellQuote).join(' ')}`;
 }
 
 /** sh, pid 1 inside, reports a child killed by signal N as exit status 128+N. */
@@ -101,33 +117,6 @@ function describeExit(status: ExitStatus, raw: string): SerializableError {
     stack: '',
     type: 'Error',
   };
-}
-
-/**
- * Snapshot folders are writable binds of the host's project. A symlink left
- * there is harmless to later sandboxed runs (it resolves inside), but Jest
- * run without the sandbox would write through it: remove such links.
- */
-function removeLinksLeftIn(mounts: readonly MountOp[]): void {
-  for (const op of mounts) {
-    if (op.type !== 'bind' || !(op.origin ?? '').startsWith('snapshots of')) continue;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(op.source, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      if (!entry.isSymbolicLink()) continue;
-      const link = path.join(op.source, entry.name);
-      try {
-        fs.unlinkSync(link);
-        process.stderr.write(`mount-sandbox: removed the symlink ${link}, which a sandboxed test left in a snapshot folder\n`);
-      } catch {
-        // gone already
-      }
-    }
-  }
 }
 
 /** The shape check for what the child sends; anything else is dropped. */
@@ -179,6 +168,8 @@ export class SandboxedFile {
   #relay = Promise.resolve();
   #loadedAt: number | undefined;
   #running = false;
+  /** Killed by us (timeout, interrupt, bail) before it ended by itself. */
+  #killed = false;
 
   private constructor(test: Test, ctx: FileRunContext, plan: FilePlan) {
     this.#test = test;
@@ -218,7 +209,12 @@ export class SandboxedFile {
   static async launch(test: Test, ctx: FileRunContext): Promise<SandboxedFile> {
     const plan = await planTestFile(test, ctx.globalConfig, ctx.tools, ctx.host);
     for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
-    return new SandboxedFile(test, ctx, plan);
+    try {
+      return new SandboxedFile(test, ctx, plan);
+    } catch (error) {
+      if (plan.snapshots) settleScratch(plan.snapshots, false, 'none');
+      throw error;
+    }
   }
 
   /**
@@ -257,6 +253,7 @@ export class SandboxedFile {
     if (this.#sandbox.child.connected) send(this.#sandbox, request);
     const limit = this.#plan.options.fileTimeout ?? DEFAULT_FILE_TIMEOUT;
     let timedOut = false;
+    let result: TestResult | undefined;
     // Jest's testTimeout is a timer, which a synchronous loop never lets fire: only killing the sandbox ends it.
     const watchdog = limit > 0 ? setTimeout(() => {
       timedOut = true;
@@ -277,14 +274,29 @@ export class SandboxedFile {
       if (!(report instanceof Error)) this.#noticeFallbacks(report);
       this.#debugTimings(report instanceof Error ? undefined : report, startedAt);
       const outcome = this.#outcome;
-      if (outcome?.type === 'result') return this.#sanitize(outcome.result);
+      if (outcome?.type === 'result') return (result = this.#sanitize(outcome.result));
       if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
       if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
       throw new FileFailure(describeExit(status, this.#output));
     } finally {
       this.dispose();
-      removeLinksLeftIn(this.#plan.spec.mounts);
+      // Jest saved its snapshots before the child sent the result; after a kill, a .snap may be half written.
+      // A snapshot Jest wrote that did not reach the host fails the file (a throw here replaces the return).
+      const problem = this.#settleSnapshots(result !== undefined && !timedOut && !this.#killed);
+      if (problem !== undefined && result !== undefined) throw new FileFailure({ message: problem, stack: '', type: 'Error' });
     }
+  }
+
+  /** Copies this file's .snap back from the scratch folder (or only drops the folder), and says what it left out. */
+  #settleSnapshots(copyBack: boolean): string | undefined {
+    const scratch = this.#plan.snapshots;
+    if (!scratch) return undefined;
+    const { problem, ignored } = settleScratch(scratch, copyBack, this.#ctx.globalConfig.updateSnapshot);
+    if (ignored.length > 0) {
+      const shown = ignored.length > 10 ? [...ignored.slice(0, 10), `and ${ignored.length - 10} more`] : ignored;
+      process.stderr.write(`mount-sandbox: ${path.relative(process.cwd(), this.#test.path)} left in its snapshot folder what never reaches ${scratch.realDir}: ${shown.join(', ')} (only the regular file ${scratch.name} is copied back)\n`);
+    }
+    return problem;
   }
 
   /**
@@ -332,8 +344,13 @@ export class SandboxedFile {
 
   /** Ends the sandbox and everything in it; safe to call twice. */
   dispose(): void {
+    const child = this.#sandbox.child;
+    if (child.exitCode === null && child.signalCode === null) this.#killed = true;
     this.#untrack();
     this.#sandbox.kill();
+    // A file that never ran, or was interrupted: its scratch folder goes once nothing can write there any more.
+    const scratch = this.#plan.snapshots;
+    if (scratch) void this.#sandbox.exited.then(() => undefined, () => undefined).then(() => settleScratch(scratch, false, 'none'));
   }
 
   get running(): boolean {
