@@ -5,6 +5,8 @@
 // tests. Each suite runs node and mount-sandbox alternately, with a warm
 // cache; only the ratios within this run mean anything.
 // Usage: node bench/jest.js [rounds=5] [suite letters, e.g. ad]
+// BENCH_LEVERS=1 adds the sandbox with each lever of issue 11 off (MOUNT_SANDBOX_TRANSFORM_KEYS=0,
+// MOUNT_SANDBOX_VM_CODE_CACHE=0, both), alternating with the other modes.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -69,21 +71,32 @@ test('a little async fs ${i}', async () => {
 }
 
 const MODES = {
-  node: ['--testEnvironment=node', '--runner=jest-runner'],
-  'mount-sandbox': [],
+  node: { args: ['--testEnvironment=node', '--runner=jest-runner'], env: {} },
+  'mount-sandbox': { args: [], env: {} },
 };
+// BENCH_LEVERS=1: also run the sandbox with each lever off, alternating with the rest, to show what each saves.
+if (process.env.BENCH_LEVERS === '1') {
+  MODES['sandbox, no transform keys'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0' } };
+  MODES['sandbox, no vm code cache'] = { args: [], env: { MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
+  MODES['sandbox, neither'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0', MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
+}
 
 function runOnce(dir, mode) {
-  const result = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, jestBin, '--ci', '--silent', ...MODES[mode]], {
+  const result = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, jestBin, '--ci', '--silent', ...MODES[mode].args], {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, MOUNT_SANDBOX_DEBUG: mode === 'mount-sandbox' ? '1' : '0', PARITY_PROBE_DIR: '' },
+    env: { ...process.env, MOUNT_SANDBOX_DEBUG: mode === 'node' ? '0' : '1', PARITY_PROBE_DIR: '', ...MODES[mode].env },
   });
   const timing = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(result.stderr);
   if (!timing) throw new Error(`no timing from ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
   const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
     .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], waited: +m[5], run: +m[6], total: +m[7], childRssMb: +m[8] }));
   return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, exit: result.status };
+}
+
+/** Test files of a bench project (for CPU per file in the modes that print no per-file timings). */
+function fileCount(dir) {
+  return fs.readdirSync(path.join(dir, '__tests__'), { recursive: true }).filter((f) => /\.test\.[jt]s$/.test(String(f))).length;
 }
 
 const median = (values) => {
@@ -94,12 +107,14 @@ const median = (values) => {
 const report = { machine: { cores: os.cpus().length, node: process.version, kernel: os.release() }, rounds, suites: {} };
 for (const [name, dir] of Object.entries(suites())) {
   for (const mode of Object.keys(MODES)) runOnce(dir, mode); // warm Jest's caches
-  const runs = { node: [], 'mount-sandbox': [] };
+  const runs = Object.fromEntries(Object.keys(MODES).map((mode) => [mode, []]));
   for (let i = 0; i < rounds; i++) for (const mode of Object.keys(MODES)) runs[mode].push(runOnce(dir, mode));
   const files = runs['mount-sandbox'].flatMap((r) => r.files);
   const summary = {};
   for (const mode of Object.keys(MODES)) {
-    summary[mode] = { wallS: median(runs[mode].map((r) => r.wall)), cpuS: median(runs[mode].map((r) => r.cpu)), maxRssMb: median(runs[mode].map((r) => r.maxRssMb)) };
+    summary[mode] = { wallS: median(runs[mode].map((r) => r.wall)), cpuS: median(runs[mode].map((r) => r.cpu)), maxRssMb: median(runs[mode].map((r) => r.maxRssMb)),
+      // The whole run's CPU (Jest's process included) over the files it ran.
+      cpuPerFileMs: median(runs[mode].map((r) => (r.cpu * 1000) / Math.max(1, fileCount(dir)))) };
   }
   summary.ratio = summary['mount-sandbox'].wallS / summary.node.wallS;
   summary.cpuRatio = summary['mount-sandbox'].cpuS / summary.node.cpuS;
@@ -116,6 +131,10 @@ for (const [name, s] of Object.entries(report.suites)) {
     `${s.node.maxRssMb.toFixed(0)} / ${s['mount-sandbox'].maxRssMb.toFixed(0)}`, s.perFileMs.childRssMb.toFixed(0)]);
 }
 console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
+console.log('\nEvery mode (medians; CPU per file is the whole run\'s CPU over its files):\n| suite | mode | wall s | cpu s | cpu per file ms | wall ratio to node |\n|---|---|---|---|---|---|');
+for (const [name, s] of Object.entries(report.suites)) {
+  for (const mode of Object.keys(MODES)) console.log(`| ${name} | ${mode} | ${s[mode].wallS.toFixed(2)} | ${s[mode].cpuS.toFixed(2)} | ${s[mode].cpuPerFileMs.toFixed(0)} | ${(s[mode].wallS / s.node.wallS).toFixed(2)} |`);
+}
 console.log('\nPer sandboxed file (medians, ms):\n| suite | launch→init | mounts | init→exec | child start + load Jest | waited for a slot | run | total |\n|---|---|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {
   const f = s.perFileMs;

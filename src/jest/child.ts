@@ -8,8 +8,11 @@
 import path from 'node:path';
 import type { TestEvents } from '@jest/test-result';
 import type TestRunnerClass from 'jest-runner';
+import { debug } from '../debug';
 import { flushCompileCache, installCompileCache } from './compile-cache';
 import { loadChildJest, type TestContext as Context } from './jest-compat';
+import { installLazyTransforms, lazyTransformStats } from './lazy-transform';
+import { flushVmCodeCache, installVmCodeCache, vmCodeCacheStats } from './vm-code-cache';
 import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const started = performance.now();
@@ -40,9 +43,10 @@ interface Prepared {
 }
 
 /** Modules every test file of this project will load; requiring them now moves their cost before the slot opens. */
-function warmModules(request: PrepareRequest): void {
+function warmModules(request: PrepareRequest, lazyTransforms: boolean): void {
   const { config } = request;
-  const candidates = [config.testRunner, config.testEnvironment, ...config.transform.map(([, transformer]) => transformer)];
+  // Lazy transformers load only on a transform-cache miss: that is their whole point.
+  const candidates = [config.testRunner, config.testEnvironment, ...(lazyTransforms ? [] : config.transform.map(([, transformer]) => transformer))];
   for (const candidate of candidates) {
     try {
       require(candidate);
@@ -55,8 +59,14 @@ function warmModules(request: PrepareRequest): void {
 async function prepare(request: PrepareRequest): Promise<Prepared> {
   // MOUNT_SANDBOX_COMPILE_CACHE=0 turns it off, to measure what it saves (bench/).
   if (process.env.MOUNT_SANDBOX_COMPILE_CACHE !== '0') installCompileCache(path.join(request.config.cacheDirectory, 'mount-sandbox-v8'));
+  // MOUNT_SANDBOX_VM_CODE_CACHE=0 likewise. Not with v8 coverage: V8 reports it against the compiled source, which must be compileFunction's.
+  const v8Coverage = request.globalConfig.collectCoverage && request.globalConfig.coverageProvider === 'v8';
+  if (process.env.MOUNT_SANDBOX_VM_CODE_CACHE !== '0' && !v8Coverage) installVmCodeCache(path.join(request.config.cacheDirectory, 'mount-sandbox-vm'));
   const { TestRunner, context } = await loadChildJest(request.modules, request.config, request.moduleMap);
-  warmModules(request);
+  const { transformKeys } = request;
+  const lazyTransforms = transformKeys?.lazy === true
+    && await installLazyTransforms(require.resolve('@jest/transform', { paths: [path.dirname(request.modules.jestRuntime)] }), transformKeys);
+  warmModules(request, lazyTransforms);
   await post({ type: 'loaded', loadMs: performance.now() - started });
   return { request, TestRunner, context };
 }
@@ -86,6 +96,10 @@ async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
   await runner.runTests([{ path: request.testPath, context }], watcher, { serial: true });
   await post(outcome ?? { type: 'failure', error: toSerializableError(new Error('Jest finished the file without a result')) });
   flushCompileCache();
+  flushVmCodeCache();
+  if (vmCodeCacheStats.installed) debug(`vm code cache: ${vmCodeCacheStats.used} used, ${vmCodeCacheStats.rejected} rejected, ${vmCodeCacheStats.missing} missing`);
+  const { installed, hits, misses, loaded } = lazyTransformStats;
+  if (installed) debug(`transform keys from Jest's process: ${hits} hits, ${misses} misses; transformers loaded: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`);
 }
 
 function main(): void {

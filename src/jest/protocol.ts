@@ -4,6 +4,7 @@
 import type { SerializableError, TestCaseResult, TestEvents, TestResult } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import type { SerializableModuleMap } from 'jest-haste-map';
+import type { TransformKeys } from './transform-key-format';
 
 export interface JestModulePaths {
   jestRunner: string;
@@ -23,6 +24,8 @@ export interface PrepareRequest {
   config: Config.ProjectConfig;
   moduleMap: SerializableModuleMap;
   modules: JestModulePaths;
+  /** Transform-cache keys made in Jest's process, so that a cache hit loads no transformer (transform-keys.ts). */
+  transformKeys?: TransformKeys;
 }
 
 export interface RunRequest {

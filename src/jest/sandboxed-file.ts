@@ -19,6 +19,7 @@ import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
 import { jestModules } from './jest-modules';
 import type { OnceLines } from './output-dedupe';
 import { settleScratch } from './snapshot-scratch';
+import { transformKeysFor, type TransformKeys } from './transform-keys';
 import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
 
 const CHILD_SCRIPT = path.join(__dirname, 'child.js');
@@ -171,12 +172,10 @@ export class SandboxedFile {
   /** Killed by us (timeout, interrupt, bail) before it ended by itself. */
   #killed = false;
 
-  private constructor(test: Test, ctx: FileRunContext, plan: FilePlan) {
+  private constructor(test: Test, ctx: FileRunContext, plan: FilePlan, env: Record<string, string>, transformKeys: TransformKeys | undefined) {
     this.#test = test;
     this.#ctx = ctx;
     this.#plan = plan;
-    const env: Record<string, string> = { ...plan.spec.env };
-    if (process.stdout.isTTY && env.FORCE_COLOR === undefined && env.NO_COLOR === undefined) env.FORCE_COLOR = '1';
     this.#sandbox = new SandboxProcess({
       spec: { ...plan.spec, env },
       command: [process.execPath, ...childExecArgv(ctx.globalConfig), CHILD_SCRIPT],
@@ -201,7 +200,7 @@ export class SandboxedFile {
     }
     this.#sandbox.child.on('message', (message: unknown) => this.#receive(message));
     const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
-    const prepare: PrepareRequest = { type: 'prepare', globalConfig: ctx.globalConfig, config, moduleMap: ctx.moduleMap, modules: jestModules() };
+    const prepare: PrepareRequest = { type: 'prepare', globalConfig: ctx.globalConfig, config, moduleMap: ctx.moduleMap, modules: jestModules(), ...(transformKeys ? { transformKeys } : {}) };
     send(this.#sandbox, prepare);
   }
 
@@ -210,7 +209,11 @@ export class SandboxedFile {
     const plan = await planTestFile(test, ctx.globalConfig, ctx.tools, ctx.host);
     for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
     try {
-      return new SandboxedFile(test, ctx, plan);
+      const env: Record<string, string> = { ...plan.spec.env };
+      if (process.stdout.isTTY && env.FORCE_COLOR === undefined && env.NO_COLOR === undefined) env.FORCE_COLOR = '1';
+      const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
+      const keys = await transformKeysFor({ test, plan, config, env, globalConfig: ctx.globalConfig, runnerContext: ctx.runnerContext });
+      return new SandboxedFile(test, ctx, plan, env, keys);
     } catch (error) {
       if (plan.snapshots) settleScratch(plan.snapshots, false, 'none');
       throw error;
