@@ -2,5 +2,5 @@
 // sandbox. Absolute paths, so that Jest cannot pick up a second copy.
 module.exports = {
   runner: require.resolve('./runner.js'),
-  testEnvironment: require.resolve('./dist/jest/environment.js'),
+  testEnvironment: require.resolve('./dist/inside/environment.js'),
 };

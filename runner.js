@@ -1,2 +1,2 @@
 // `runner: 'jest-environment-mount-sandbox/runner'`
-module.exports = require('./dist/jest/runner.js');
+module.exports = require('./dist/host/runner.js');

@@ -9,10 +9,10 @@ import { currentStage } from '../helpers/stage';
 
 const LAUNCH = `
 const [dist, specJson] = process.argv.slice(2);
-const { SandboxProcess } = require(dist + '/sandbox/launcher.js');
-const { findTools } = require(dist + '/sandbox/tools.js');
-const { detectHostSupport } = require(dist + '/sandbox/host-support.js');
-const { formatError } = require(dist + '/errors.js');
+const { SandboxProcess } = require(dist + '/host/launcher.js');
+const { findTools } = require(dist + '/host/tools.js');
+const { detectHostSupport } = require(dist + '/host/host-support.js');
+const { formatError } = require(dist + '/shared/errors.js');
 const tools = findTools();
 const sandbox = new SandboxProcess({ spec: JSON.parse(specJson), command: ['true'], mode: detectHostSupport(tools).mode, tools, stdio: 'pipe' });
 sandbox.ready.then(

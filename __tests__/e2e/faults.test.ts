@@ -17,7 +17,7 @@ function childrenWithMarker(marker: string): number[] {
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
     try {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.some((arg) => arg.endsWith('jest/child.js'))
+      return argv.some((arg) => arg.endsWith('inside/child.js'))
         && fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FAULT_MARKER=${marker}`);
     } catch {
       return false;

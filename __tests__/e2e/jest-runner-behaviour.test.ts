@@ -25,7 +25,7 @@ function read(file: string): string | undefined {
 
 /**
  * Processes that belong to runs in `dir`: the sandbox launch chain (what the
- * global teardown looks for, `sandbox/init.js` or `unshare --kill-child`)
+ * global teardown looks for, `inside/init.js` or `unshare --kill-child`)
  * carries the file's mounts, and so `dir`, in MOUNT_SANDBOX_INIT; everything
  * inside carries them in MOUNT_SANDBOX. Runs of other projects on the same
  * host are not ours to judge.

@@ -18,7 +18,7 @@ export function captureHostState(): HostState {
 /** Processes still running any part of our launch chain or init. */
 export function sandboxProcesses(): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => /sandbox\/init\.js|--kill-child/.test(line) && !line.includes('ps -eo'));
+  return out.split('\n').filter((line) => /inside\/init\.js|--kill-child/.test(line) && !line.includes('ps -eo'));
 }
 
 /**

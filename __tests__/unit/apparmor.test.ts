@@ -1,8 +1,8 @@
 // Ubuntu's AppArmor restriction of unprivileged user namespaces: detection,
 // the profile doctor prints, and what `doctor --fix` would do. This machine
 // has no AppArmor, so the hosts are in-memory files (see fake-files.ts).
-import { appArmorPath, appArmorProfile, appArmorState, planAppArmorFix } from '../../src/sandbox/apparmor';
-import { explainUserNamespaceRefusal } from '../../src/sandbox/host-support';
+import { appArmorPath, appArmorProfile, appArmorState, planAppArmorFix } from '../../src/host/apparmor';
+import { explainUserNamespaceRefusal } from '../../src/host/host-support';
 import { fakeFiles, UBUNTU_2404 } from './fake-files';
 
 const DEBIAN_12 = { '/proc/sys/user/max_user_namespaces': '63459\n', '/proc/self/status': 'Seccomp:\t0\n' };

@@ -1,4 +1,4 @@
-import { isSandboxError, type SandboxError } from '../../src/errors';
+import { isSandboxError, type SandboxError } from '../../src/shared/errors';
 import { parseCli, parseRunArgs, type RunArgs } from '../../src/cli/args';
 
 const CWD = '/home/u/proj';

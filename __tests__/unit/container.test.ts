@@ -1,7 +1,7 @@
 // Containers that refuse namespaces: which container, which seccomp mode,
 // and the run flags doctor and the runner name. In-memory host files.
-import { containerAdvice, containerState } from '../../src/sandbox/container';
-import { explainUserNamespaceRefusal } from '../../src/sandbox/host-support';
+import { containerAdvice, containerState } from '../../src/host/container';
+import { explainUserNamespaceRefusal } from '../../src/host/host-support';
 import { fakeFiles } from './fake-files';
 
 const FILTERED = 'Name:\tnode\nSeccomp:\t2\nSeccomp_filters:\t1\n';

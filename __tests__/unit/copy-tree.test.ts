@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { copyReadableTree } from '../../src/sandbox/copy-tree';
+import { copyReadableTree } from '../../src/inside/copy-tree';
 
 let root: string;
 

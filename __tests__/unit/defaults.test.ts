@@ -1,7 +1,7 @@
 import {
   DEFAULT_ROOT_SIZE, DEFAULT_TMP_SIZE, defaultSpec, isCovered, isUnder, visibilityMounts, type HostFacts,
-} from '../../src/sandbox/defaults';
-import type { MountOp } from '../../src/sandbox/spec';
+} from '../../src/host/defaults';
+import type { MountOp } from '../../src/shared/spec';
 import { FakeHost, type FakeTree } from './fake-host';
 
 const MERGED_USR: FakeTree = {

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { installProfile } from '../../src/cli/doctor-fix';
-import { appArmorProfile, planAppArmorFix } from '../../src/sandbox/apparmor';
-import { realHostFiles, type HostFiles } from '../../src/sandbox/host-files';
+import { appArmorProfile, planAppArmorFix } from '../../src/host/apparmor';
+import { realHostFiles, type HostFiles } from '../../src/host/host-files';
 import { UBUNTU_2404 } from './fake-files';
 
 describe('installing the profile', () => {

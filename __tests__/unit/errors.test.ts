@@ -1,4 +1,4 @@
-import { formatError, fromWire, SandboxError, toWire } from '../../src/errors';
+import { formatError, fromWire, SandboxError, toWire } from '../../src/shared/errors';
 
 describe('SandboxError across a process boundary', () => {
   test('every field survives the round trip through JSON', () => {

@@ -1,7 +1,7 @@
 // An in-memory HostFiles: path → content. Folders exist implicitly above
 // every file; list() gives a folder's direct entries.
 import path from 'node:path';
-import type { HostFiles } from '../../src/sandbox/host-files';
+import type { HostFiles } from '../../src/host/host-files';
 
 export function fakeFiles(files: Record<string, string>): HostFiles {
   const isDir = (dir: string): boolean => Object.keys(files).some((file) => file.startsWith(`${dir}/`));

@@ -2,7 +2,7 @@
 // readlink(), realpath() that follows symlinks (relative or absolute) in
 // every component and throws on a missing path, and list() of a directory.
 import path from 'node:path';
-import type { HostView, PathKind } from '../../src/sandbox/defaults';
+import type { HostView, PathKind } from '../../src/host/defaults';
 
 /** 'dir', 'file', or '-> TARGET' for a symlink. */
 export type FakeTree = Record<string, string>;

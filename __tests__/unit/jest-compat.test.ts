@@ -1,6 +1,6 @@
 // The one Jest version check: which installs it refuses, and what it says.
-import { isSandboxError } from '../../src/errors';
-import { checkJestVersions, SUPPORTED_JEST, type InstalledPackage } from '../../src/jest/jest-compat';
+import { isSandboxError } from '../../src/shared/errors';
+import { checkJestVersions, SUPPORTED_JEST, type InstalledPackage } from '../../src/shared/jest-compat';
 
 const runner = (version: string): InstalledPackage => ({ name: 'jest-runner', version, dir: '/p/node_modules/jest-runner' });
 const environment = (version: string): InstalledPackage => ({ name: 'jest-environment-node', version, dir: '/p/node_modules/jest-environment-node' });

@@ -1,9 +1,9 @@
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { outerUnshareFlags } from '../../src/sandbox/host-support';
-import { exitCodeOf, trampolineArgv, type LaunchRequest } from '../../src/sandbox/launcher';
-import type { Tools } from '../../src/sandbox/protocol';
-import type { IsolationMode, SandboxSpec, UidMode } from '../../src/sandbox/spec';
+import { outerUnshareFlags } from '../../src/host/host-support';
+import { exitCodeOf, trampolineArgv, type LaunchRequest } from '../../src/host/launcher';
+import type { Tools } from '../../src/shared/sandbox-protocol';
+import type { IsolationMode, SandboxSpec, UidMode } from '../../src/shared/spec';
 
 const TAIL = ['--propagation', 'unchanged', '--fork', '--kill-child'];
 
@@ -34,7 +34,7 @@ function request(overrides: Partial<LaunchRequest> = {}): LaunchRequest {
 }
 
 describe('trampolineArgv', () => {
-  const INIT = path.resolve(__dirname, '../../src/sandbox/init.js');
+  const INIT = path.resolve(__dirname, '../../src/inside/init.js');
 
   test('without ipc: setpriv, then unshare, then node running the init', () => {
     expect(trampolineArgv(request())).toEqual([

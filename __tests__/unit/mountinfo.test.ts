@@ -1,5 +1,5 @@
-import { MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME } from '../../src/sandbox/mount-flags';
-import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from '../../src/sandbox/mountinfo';
+import { MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME } from '../../src/native/mount-flags';
+import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from '../../src/inside/mountinfo';
 
 // Shaped like a real /proc/self/mountinfo (proc(5)): optional fields of any
 // number before the "-" separator, octal escapes in paths, a second mount on

@@ -1,4 +1,4 @@
-import { OnceLines } from '../../src/jest/output-dedupe';
+import { OnceLines } from '../../src/host/output-dedupe';
 
 const EXPERIMENTAL = (pid: number): string => `(node:${pid}) ExperimentalWarning: VM Modules is an experimental feature and might change at any time\n`;
 const TRACE = '(Use `node --trace-warnings ...` to show where the warning was created)\n';

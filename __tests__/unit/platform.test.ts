@@ -1,5 +1,5 @@
-import { isSandboxError } from '../../src/errors';
-import { assertLinux, findTools } from '../../src/sandbox/tools';
+import { isSandboxError } from '../../src/shared/errors';
+import { assertLinux, findTools } from '../../src/host/tools';
 
 describe('a host that is not Linux', () => {
   test.each<NodeJS.Platform>(['darwin', 'win32', 'freebsd'])('%s is refused with the reason and what to do', (platform) => {

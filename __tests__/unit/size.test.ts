@@ -1,4 +1,4 @@
-import { formatSize, parseSize } from '../../src/sandbox/size';
+import { formatSize, parseSize } from '../../src/shared/size';
 
 const K = 1024;
 const M = 1024 ** 2;

@@ -1,7 +1,7 @@
-import { outerUnshareFlags } from '../../src/sandbox/host-support';
-import { trampolineArgv } from '../../src/sandbox/launcher';
-import type { Tools } from '../../src/sandbox/protocol';
-import { missingFlags, REQUIRED_FLAGS } from '../../src/sandbox/tool-flags';
+import { outerUnshareFlags } from '../../src/host/host-support';
+import { trampolineArgv } from '../../src/host/launcher';
+import type { Tools } from '../../src/shared/sandbox-protocol';
+import { missingFlags, REQUIRED_FLAGS } from '../../src/host/tool-flags';
 
 // The shape of util-linux's --help: short option, long option, an optional argument.
 const UNSHARE_HELP = `

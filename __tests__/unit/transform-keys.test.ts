@@ -1,6 +1,6 @@
 // The pure parts of the transform-key lever: the canonical text of Jest's
 // transform options, and which environment variables the comparison skips.
-import { canonical, envHash, optionsHash } from '../../src/jest/transform-key-format';
+import { canonical, envHash, optionsHash } from '../../src/shared/transform-key-format';
 
 describe('canonical transform options', () => {
   test('key order and Set order do not matter; undefined is left out, as JSON does', () => {

@@ -1,6 +1,6 @@
-import { isSandboxError, type SandboxError } from '../../src/errors';
-import { describeOp, type MountOp, type SandboxSpec } from '../../src/sandbox/spec';
-import { checkAbsolutePath, validateSpec } from '../../src/sandbox/validate';
+import { isSandboxError, type SandboxError } from '../../src/shared/errors';
+import { describeOp, type MountOp, type SandboxSpec } from '../../src/shared/spec';
+import { checkAbsolutePath, validateSpec } from '../../src/shared/validate';
 
 function goodSpec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return {

@@ -3,10 +3,10 @@
 // that are sandbox options (--uid, --project-mode, --hostname) are checked
 // by the options' own rules (src/options/rules.ts), not restated here.
 import path from 'node:path';
-import { configError } from '../errors';
+import { configError } from '../shared/errors';
 import { checkHostname, checkProjectMode, checkUid } from '../options/rules';
-import { parseSize } from '../sandbox/size';
-import type { MountOp, UidMode } from '../sandbox/spec';
+import { parseSize } from '../shared/size';
+import type { MountOp, UidMode } from '../shared/spec';
 
 export interface RunArgs {
   mounts: MountOp[];

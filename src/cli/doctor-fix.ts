@@ -4,10 +4,10 @@
 // written; refuses, with the reason, whatever it cannot do safely.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { formatError } from '../errors';
-import { planAppArmorFix, type AppArmorFix, type FixContext } from '../sandbox/apparmor';
-import { realHostFiles } from '../sandbox/host-files';
-import { findTools } from '../sandbox/tools';
+import { formatError } from '../shared/errors';
+import { planAppArmorFix, type AppArmorFix, type FixContext } from '../host/apparmor';
+import { realHostFiles } from '../host/host-files';
+import { findTools } from '../host/tools';
 
 /** AppArmor attaches profiles by the executable's resolved path (/bin/unshare on merged-/usr is /usr/bin/unshare). */
 export function realUnshare(unshare: string): string {

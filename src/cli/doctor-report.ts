@@ -1,9 +1,9 @@
 // What doctor says, as data and as text. Pure, so that the findings for
 // hosts this machine is not (Ubuntu 24.04's AppArmor restriction, a Docker
 // container) and the exact text printed for them are unit-tested.
-import { appArmorAdvice, appArmorState, PROFILE_NAME, RESTRICT_USERNS_SYSCTL } from '../sandbox/apparmor';
-import type { HostFiles } from '../sandbox/host-files';
-import { explainUserNamespaceRefusal } from '../sandbox/host-support';
+import { appArmorAdvice, appArmorState, PROFILE_NAME, RESTRICT_USERNS_SYSCTL } from '../host/apparmor';
+import type { HostFiles } from '../host/host-files';
+import { explainUserNamespaceRefusal } from '../host/host-support';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 

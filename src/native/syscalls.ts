@@ -12,7 +12,7 @@ export { SyscallError, isSyscallError } from './syscall-error';
 import {
   MNT_DETACH, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
   MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE, MS_STRICTATIME,
-} from '../sandbox/mount-flags';
+} from './mount-flags';
 
 // <sys/prctl.h>
 const PR_SET_PDEATHSIG = 1;

@@ -5,7 +5,7 @@
 // (`--bind`, `--tmpfs`, …) stay ordered mount operations, applied after all
 // options as in bubblewrap, and are checked by the engine.
 import fs from 'node:fs';
-import { configError } from '../errors';
+import { configError } from '../shared/errors';
 import { checkConflicts, collectOptions, layer, originsOf, type Merged } from './compile';
 import { Issues } from './issues';
 import { checkHide, type RuleContext } from './rules';

@@ -1,8 +1,11 @@
 // Every option's default, in one place: the `@default` docs in ./types.ts,
 // the docblock rule (a file may only go below these) and the README's table
-// all point here. The engine's own constants are reused, not restated.
-import { DEFAULT_PROCESS_LIMIT, DEFAULT_ROOT_SIZE } from '../sandbox/defaults';
+// all point here, and so does the engine (host/defaults.ts).
 import type { DocblockAllowable, EnvMode, ProjectMode } from './types';
+
+export const DEFAULT_ROOT_SIZE = 1024 ** 3;
+/** Enough for any test's own processes and Node's threads; low enough that a fork bomb stops. */
+export const DEFAULT_PROCESS_LIMIT = 1024;
 
 export const DEFAULTS = {
   rootSize: DEFAULT_ROOT_SIZE,

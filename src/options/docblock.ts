@@ -6,8 +6,8 @@
 // allowed there by name (`sandbox.docblock.allow`). Checked before launch:
 // a file that asks for more fails, and none of its code runs.
 import fs from 'node:fs';
-import { configError } from '../errors';
-import { isUnder, realpathOrUndefined } from '../sandbox/paths';
+import { configError } from '../shared/errors';
+import { isUnder, realpathOrUndefined } from '../shared/paths';
 import { DEFAULTS } from './defaults';
 import type { Issues } from './issues';
 import type { Merged } from './compile';

@@ -1,7 +1,7 @@
 // Collects every problem of one set of options, so that a user fixes them
 // all in one go instead of one per run. Each check still throws a config
 // SandboxError (one message per problem); `Issues.attempt` catches it.
-import { configError, isSandboxError, SandboxError } from '../errors';
+import { configError, isSandboxError, SandboxError } from '../shared/errors';
 
 export interface Issue {
   field: string;

@@ -4,11 +4,11 @@
 // entries are checked one by one, so that every bad entry is reported.
 import fs from 'node:fs';
 import path from 'node:path';
-import { configError } from '../errors';
-import { isUnder, realpathOrUndefined } from '../sandbox/paths';
-import { parseSize } from '../sandbox/size';
-import { checkMountDest } from '../sandbox/validate';
-import type { MountOp } from '../sandbox/spec';
+import { configError } from '../shared/errors';
+import { isUnder, realpathOrUndefined } from '../shared/paths';
+import { parseSize } from '../shared/size';
+import { checkMountDest } from '../shared/validate';
+import type { MountOp } from '../shared/spec';
 import { AlreadyReported, nearest, show, type Issues } from './issues';
 import { DOCBLOCK_ALLOWABLE, type CheckedBind, type CheckedOptions, type CheckedTmpfs, type DocblockAllowable } from './types';
 

@@ -1,6 +1,6 @@
 // Parses /proc/self/mountinfo (proc(5)), which is the only place that lists
 // submounts together with the per-mount flags a remount has to preserve.
-import { MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME, MS_STRICTATIME } from './mount-flags';
+import { MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME, MS_STRICTATIME } from '../native/mount-flags';
 
 export interface MountInfoEntry {
   mountId: number;

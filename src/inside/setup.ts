@@ -4,14 +4,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SandboxError } from '../errors';
+import { SandboxError } from '../shared/errors';
 import { copyInstead } from './copy-tree';
 import * as sys from '../native/syscalls';
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE,
-} from './mount-flags';
+} from '../native/mount-flags';
 import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from './mountinfo';
-import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from './spec';
+import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from '../shared/spec';
 
 /** A host directory that our private mount namespace may cover: the host never sees it. */
 const BASE = '/tmp';

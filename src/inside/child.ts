@@ -8,12 +8,12 @@
 import path from 'node:path';
 import type { TestEvents } from '@jest/test-result';
 import type TestRunnerClass from 'jest-runner';
-import { debug } from '../debug';
+import { debug } from '../shared/debug';
 import { flushCompileCache, installCompileCache } from './compile-cache';
-import { loadChildJest, type TestContext as Context } from './jest-compat';
+import { loadChildJest, type TestContext as Context } from '../shared/jest-compat';
 import { installLazyTransforms, lazyTransformStats } from './lazy-transform';
 import { flushVmCodeCache, installVmCodeCache, vmCodeCacheStats } from './vm-code-cache';
-import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
+import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 
 const started = performance.now();
 const send = process.send?.bind(process);

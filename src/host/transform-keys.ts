@@ -16,12 +16,12 @@ import vm from 'node:vm';
 import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
-import { isUnder } from '../sandbox/paths';
+import { isUnder } from '../shared/paths';
 import type { FilePlan } from './file-plan';
-import { jestModules } from './jest-modules';
-import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from './transform-key-format';
+import { jestModules } from '../shared/jest-modules';
+import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from '../shared/transform-key-format';
 
-export type { TransformKeys } from './transform-key-format';
+export type { TransformKeys } from '../shared/transform-key-format';
 
 
 type TransformModule = {

@@ -4,7 +4,7 @@
 // the same way. Pure; loads nothing of Jest.
 import crypto from 'node:crypto';
 import type { Config } from '@jest/types';
-import { SANDBOX_MARKER_VAR } from '../sandbox/protocol';
+import { SANDBOX_MARKER_VAR } from './sandbox-protocol';
 /** What the child needs to answer `_getCacheKey` without the transformer. */
 export interface TransformKeys {
   /** sha1 of the ScriptTransformer's configString: the child's config must be the one the keys were made for. */

@@ -5,21 +5,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
-import { formatError, isSandboxError } from '../errors';
+import { formatError, isSandboxError } from '../shared/errors';
 import type { Merged } from '../options/compile';
 import { PROJECT_AT } from '../options/docblock';
 import { fileOptionsOf } from '../options/jest';
 import type { CheckedOptions } from '../options/types';
-import type { HostView, ProjectChoice } from '../sandbox/defaults';
-import { planSandbox } from '../sandbox/plan';
-import type { Tools } from '../sandbox/protocol';
-import type { MountOp, SandboxSpec } from '../sandbox/spec';
-import { buildSnapshotResolver, pragmasOfSource, resolveEnvironment } from './jest-compat';
-import { jestModules, packageRoot } from './jest-modules';
+import type { HostView, ProjectChoice } from './defaults';
+import { planSandbox } from './plan';
+import type { Tools } from '../shared/sandbox-protocol';
+import type { MountOp, SandboxSpec } from '../shared/spec';
+import { buildSnapshotResolver, pragmasOfSource, resolveEnvironment } from '../shared/jest-compat';
+import { jestModules, packageRoot } from '../shared/jest-modules';
 import { createScratch, settleScratch, type SnapshotScratch } from './snapshot-scratch';
 
 /** Every file through which Jest can load this package's environment. */
-const OUR_ENVIRONMENTS = new Set(['../index.js', './environment.js'].map((p) => path.resolve(__dirname, p)).filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)));
+const OUR_ENVIRONMENTS = new Set(['../index.js', '../inside/environment.js'].map((p) => path.resolve(__dirname, p)).filter((p) => fs.existsSync(p)).map((p) => fs.realpathSync(p)));
 
 export function pragmasOf(testPath: string): Record<string, string | string[]> {
   return pragmasOfSource(fs.readFileSync(testPath, 'utf8'));

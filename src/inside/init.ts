@@ -3,12 +3,12 @@
 // every mount it made is locked and cannot be remounted or unmounted from
 // inside, whatever capabilities the command later holds.
 import fs from 'node:fs';
-import { isSandboxError, SandboxError, toWire } from '../errors';
+import { isSandboxError, SandboxError, toWire } from '../shared/errors';
 import type * as Syscalls from '../native/syscalls';
 import {
   INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
-} from './protocol';
+} from '../shared/sandbox-protocol';
 import type * as HostTies from './host-ties';
 import type * as Setup from './setup';
 

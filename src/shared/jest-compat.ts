@@ -28,9 +28,9 @@ import path from 'node:path';
 import type { Config } from '@jest/types';
 import type TestRunnerClass from 'jest-runner';
 import type { SerializableModuleMap } from 'jest-haste-map';
-import { SandboxError } from '../errors';
+import { SandboxError } from './errors';
 import { jestModules, packageRoot } from './jest-modules';
-import type { JestModulePaths } from './protocol';
+import type { JestModulePaths } from './jest-protocol';
 
 /** The Jest majors this package runs with: the peer range in package.json says the same. */
 export const SUPPORTED_JEST = '>=29';

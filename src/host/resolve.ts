@@ -2,11 +2,11 @@
 // every bind source becomes its realpath while the host root is still the
 // root, and a missing source fails here, before anything runs.
 import path from 'node:path';
-import { configError } from '../errors';
+import { configError } from '../shared/errors';
 import type { HostView } from './defaults';
-import { realpathOrUndefined } from './paths';
-import type { MountOp, SandboxSpec } from './spec';
-import { validateSpec } from './validate';
+import { realpathOrUndefined } from '../shared/paths';
+import type { MountOp, SandboxSpec } from '../shared/spec';
+import { validateSpec } from '../shared/validate';
 
 /** `/a//b/` → `/a/b`: mountinfo lists normalized paths, and the remount pass matches on them. */
 function normalized(p: string): string {

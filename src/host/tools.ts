@@ -3,8 +3,8 @@
 // the sandbox's mounts make visible.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SandboxError } from '../errors';
-import type { Tools } from './protocol';
+import { SandboxError } from '../shared/errors';
+import type { Tools } from '../shared/sandbox-protocol';
 
 function which(name: string, searchPath: string): string | undefined {
   for (const dir of searchPath.split(':')) {

@@ -2,10 +2,11 @@
 // read-only, fresh /tmp, $HOME, /var/tmp, /dev and /proc, and the project
 // (plus every node_modules it can reach) read-only at its real path.
 import path from 'node:path';
-import { isUnder, realpathOrUndefined } from './paths';
-import type { BindOp, MountOp, SandboxSpec } from './spec';
+import { DEFAULT_PROCESS_LIMIT, DEFAULT_ROOT_SIZE } from '../options/defaults';
+import { isUnder, realpathOrUndefined } from '../shared/paths';
+import type { BindOp, MountOp, SandboxSpec } from '../shared/spec';
 
-export { isUnder } from './paths';
+export { isUnder } from '../shared/paths';
 
 export type PathKind = 'dir' | 'file' | 'symlink' | 'other' | 'missing';
 
@@ -27,10 +28,8 @@ export interface HostFacts {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-export const DEFAULT_ROOT_SIZE = 1024 ** 3;
+export { DEFAULT_PROCESS_LIMIT, DEFAULT_ROOT_SIZE } from '../options/defaults';
 export const DEFAULT_TMP_SIZE = 1024 ** 3;
-/** Enough for any test's own processes and Node's threads; low enough that a fork bomb stops. */
-export const DEFAULT_PROCESS_LIMIT = 1024;
 const SHM_SIZE = 64 * 1024 ** 2;
 
 /** Top-level entries that merged-/usr systems make symlinks into /usr. */

@@ -12,7 +12,7 @@
 //   the transformer, as Jest does.
 // A hit thus costs a sha1 of the file; a miss costs what it costs in Jest.
 import path from 'node:path';
-import { envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from './transform-key-format';
+import { envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from '../shared/transform-key-format';
 
 type Transformer = Record<PropertyKey, unknown>;
 type TransformEntry = [pattern: string, modulePath: string, options: unknown];

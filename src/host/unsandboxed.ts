@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { SerializableError, Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
-import { formatError, configError } from '../errors';
+import { formatError, configError } from '../shared/errors';
 import { pragmasOf } from './file-plan';
 
 /** `runner: ['jest-environment-mount-sandbox/runner', { allowUnsandboxed: true }]`. */

@@ -5,15 +5,15 @@
 // reported here, before launch.
 import fs from 'node:fs';
 import os from 'node:os';
-import { configError } from '../errors';
+import { configError } from '../shared/errors';
 import path from 'node:path';
 import { keptByCleanEnv } from '../options/defaults';
 import type { CheckedOptions, OptionOrigins } from '../options/types';
 import { defaultSpec, READONLY_PROJECT, visibilityMounts, type HostFacts, type HostView, type ProjectChoice } from './defaults';
 import { realHost } from './host-view';
 import { resolveSpec } from './resolve';
-import type { MountOp, SandboxSpec, UidMode } from './spec';
-import type { Tools } from './protocol';
+import type { MountOp, SandboxSpec, UidMode } from '../shared/spec';
+import type { Tools } from '../shared/sandbox-protocol';
 
 export interface SandboxRequest {
   projectDir: string;

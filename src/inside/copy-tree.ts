@@ -5,10 +5,10 @@
 // so the copy shows no more than the host already does.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SandboxError } from '../errors';
+import { SandboxError } from '../shared/errors';
 import * as sys from '../native/syscalls';
-import { MS_BIND, MS_NODEV, MS_NOSUID, MS_REC, MS_REMOUNT } from './mount-flags';
-import { describeOp, type OverlayOp } from './spec';
+import { MS_BIND, MS_NODEV, MS_NOSUID, MS_REC, MS_REMOUNT } from '../native/mount-flags';
+import { describeOp, type OverlayOp } from '../shared/spec';
 
 export interface CopyReport {
   /** Paths relative to the source that were left out, each with the reason. */

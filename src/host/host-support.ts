@@ -2,12 +2,12 @@
 // allows none. Decided by trying: a sysctl can say yes while AppArmor or a
 // seccomp profile says no.
 import { spawnSync } from 'node:child_process';
-import { SandboxError } from '../errors';
+import { SandboxError } from '../shared/errors';
 import { RESTRICT_USERNS_SYSCTL } from './apparmor';
 import { containerAdvice, containerState } from './container';
 import { readSysctl, realHostFiles, type HostFiles } from './host-files';
-import type { IsolationMode, UidMode } from './spec';
-import type { Tools } from './protocol';
+import type { IsolationMode, UidMode } from '../shared/spec';
+import type { Tools } from '../shared/sandbox-protocol';
 
 export function outerUnshareFlags(mode: IsolationMode, uid: UidMode, options: { network: boolean; uts: boolean }): string[] {
   // --ipc: SysV IPC objects and POSIX message queues of the host (of the same uid) stay out of reach, and the sandbox's die with it.

@@ -10,8 +10,8 @@
 // layout: npm's and yarn's hoisted node_modules, and pnpm's isolated one
 // (`hoist=false`), where only `jest` and this package are visible from here.
 import path from 'node:path';
-import { SandboxError } from '../errors';
-import type { JestModulePaths } from './protocol';
+import { SandboxError } from './errors';
+import type { JestModulePaths } from './jest-protocol';
 
 export interface JestModules extends JestModulePaths {
   jestDocblock: string;

@@ -4,10 +4,10 @@
 // a single line of test code could touch the host.
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import type NodeEnvironmentModule from 'jest-environment-node';
-import { SandboxError } from '../errors';
-import { SANDBOX_MARKER_VAR } from '../sandbox/protocol';
-import { jestModules } from './jest-modules';
-import { CHILD_MARKER } from './protocol';
+import { SandboxError } from '../shared/errors';
+import { SANDBOX_MARKER_VAR } from '../shared/sandbox-protocol';
+import { jestModules } from '../shared/jest-modules';
+import { CHILD_MARKER } from '../shared/jest-protocol';
 
 // Jest's own copy (the one jest-config gives `testEnvironment: 'node'`), not
 // one resolved from this package: jest-environment-node is no peer of ours,

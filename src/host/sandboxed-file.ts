@@ -8,21 +8,21 @@ import type { TestRunnerContext } from 'jest-runner';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { debug, debugEnabled } from '../debug';
-import { formatError } from '../errors';
-import { SandboxProcess, type ExitStatus, type SetupReport } from '../sandbox/launcher';
-import type { Tools } from '../sandbox/protocol';
-import type { HostView } from '../sandbox/defaults';
-import { isUnder } from '../sandbox/paths';
-import type { IsolationMode } from '../sandbox/spec';
+import { debug, debugEnabled } from '../shared/debug';
+import { formatError } from '../shared/errors';
+import { SandboxProcess, type ExitStatus, type SetupReport } from './launcher';
+import type { Tools } from '../shared/sandbox-protocol';
+import type { HostView } from './defaults';
+import { isUnder } from '../shared/paths';
+import type { IsolationMode } from '../shared/spec';
 import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
-import { jestModules } from './jest-modules';
+import { jestModules } from '../shared/jest-modules';
 import type { OnceLines } from './output-dedupe';
 import { settleScratch } from './snapshot-scratch';
 import { transformKeysFor, type TransformKeys } from './transform-keys';
-import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from './protocol';
+import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 
-const CHILD_SCRIPT = path.join(__dirname, 'child.js');
+const CHILD_SCRIPT = path.join(__dirname, '..', 'inside', 'child.js');
 /** Ten minutes: far beyond any sane test file, short of a CI job's own limit. */
 const DEFAULT_FILE_TIMEOUT = 600_000;
 /** How much of a crashed child's output a failure message quotes. */

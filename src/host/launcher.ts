@@ -13,14 +13,14 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { fromWire, SandboxError } from '../errors';
+import { fromWire, SandboxError } from '../shared/errors';
 import { outerUnshareFlags } from './host-support';
 import { chooseProcessLimit, type ProcessLimit } from './process-limit';
 import {
   INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SetupTimings, type StatusMessage, type Tools,
-} from './protocol';
-import type { IsolationMode, SandboxSpec } from './spec';
+} from '../shared/sandbox-protocol';
+import type { IsolationMode, SandboxSpec } from '../shared/spec';
 
 export interface LaunchRequest {
   /** Already resolved and validated (see resolveSpec). */
@@ -52,7 +52,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-const INIT_SCRIPT = path.join(__dirname, 'init.js');
+const INIT_SCRIPT = path.join(__dirname, '..', 'inside', 'init.js');
 
 export function trampolineArgv(request: LaunchRequest): string[] {
   const { tools, spec, mode } = request;

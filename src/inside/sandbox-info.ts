@@ -1,7 +1,7 @@
 // What a test can ask about the sandbox it runs in. Read from the marker the
 // sandbox init sets, so it also works in child processes the test starts.
-import { SANDBOX_MARKER_VAR, type SandboxMarker } from '../sandbox/protocol';
-import type { IsolationMode, MountOp, NetworkMode, UidMode } from '../sandbox/spec';
+import { SANDBOX_MARKER_VAR, type SandboxMarker } from '../shared/sandbox-protocol';
+import type { IsolationMode, MountOp, NetworkMode, UidMode } from '../shared/spec';
 
 export interface SandboxInfo {
   /** False outside a sandbox; every other field is then empty. */

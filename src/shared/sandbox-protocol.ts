@@ -1,7 +1,7 @@
 // What the launcher and the sandbox init say to each other. The init's
 // config travels in one environment variable; its report comes back as one
 // JSON line on a status pipe, which the command inside never inherits.
-import type { SandboxErrorWire } from '../errors';
+import type { SandboxErrorWire } from './errors';
 import type { IsolationMode, SandboxSpec } from './spec';
 
 

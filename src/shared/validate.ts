@@ -5,7 +5,7 @@
 // check is also what names a bad flag. Each error names the field (or the
 // CLI option the op came from) and the offending value.
 import path from 'node:path';
-import { configError } from '../errors';
+import { configError } from './errors';
 import { isUnder } from './paths';
 import type { MountOp, SandboxSpec } from './spec';
 

@@ -2,9 +2,9 @@
 // sandbox init before it execs the command. Each one is kernel state that is
 // not per namespace: a new user, mount and pid namespace still share it.
 import fs from 'node:fs';
-import { SandboxError } from '../errors';
+import { SandboxError } from '../shared/errors';
 import * as sys from '../native/syscalls';
-import type { IsolationMode } from './spec';
+import type { IsolationMode } from '../shared/spec';
 
 /**
  * The session keyring is inherited, namespaces or not: the command could
