@@ -1,5 +1,5 @@
 // A transform-cache hit loads nothing of the transformer: the keys come from
-// Jest's process (src/jest/transform-keys.ts, src/jest/lazy-transform.ts).
+// Jest's process (src/host/transform-keys.ts, src/inside/lazy-transform.ts).
 // Proven through real Jest on fixture projects, with a cache of each test's
 // own: what the transform gives must follow every change plain Jest follows
 // (a changed babel.config.js, a file only that config reads, a changed

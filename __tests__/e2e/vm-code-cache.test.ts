@@ -1,4 +1,4 @@
-// V8 code cache for what jest-runtime compiles in the vm (src/jest/vm-code-cache.ts):
+// V8 code cache for what jest-runtime compiles in the vm (src/inside/vm-code-cache.ts):
 // used on the second run, stack positions unchanged, and garbage or truncated
 // entries refused by V8 without failing a file.
 import crypto from 'node:crypto';

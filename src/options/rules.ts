@@ -74,7 +74,7 @@ function wholeNumber(min: number, what: string): (value: unknown, at: string) =>
   };
 }
 
-/** A sandbox path, by the engine's own rule (src/sandbox/validate.ts), in the options' words. */
+/** A sandbox path, by the engine's own rule (src/shared/validate.ts), in the options' words. */
 export function expectTarget(value: unknown, at: string, type: MountOp['type'] = 'bind'): string {
   if (typeof value !== 'string' || value === '') throw configError(at, `expected an absolute path inside the sandbox, got ${show(value)}`);
   return checkMountDest(value, at, type, 'path inside the sandbox');
