@@ -66,7 +66,7 @@ test('the installed project really is on Jest 29 and ts-jest 29, with the packed
   expect(version('jest-runner')).toMatch(/^29\./);
   expect(version('jest-environment-node')).toMatch(/^29\./);
   expect(version('ts-jest')).toMatch(/^29\./);
-  expect(fs.existsSync(path.join(install, 'node_modules', 'jest-environment-mount-sandbox', 'dist', 'jest', 'jest-compat.js'))).toBe(true);
+  expect(fs.existsSync(path.join(install, 'node_modules', 'jest-environment-mount-sandbox', 'dist', 'shared', 'jest-compat.js'))).toBe(true);
 });
 
 // babel coverage as root, v8 as nobody: both providers, at no extra run.
