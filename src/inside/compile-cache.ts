@@ -80,20 +80,26 @@ export function installCompileCache(dir: string): void {
   };
 }
 
+/**
+ * Writes one cache entry, never a torn one. A cache that cannot be written
+ * costs speed, never correctness. Shared with vm-code-cache.ts.
+ */
+export function writeCacheEntry(file: string, data: Buffer): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Not the pid alone: sandboxes are separate pid namespaces, where pids repeat.
+    const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
+    fs.writeFileSync(temp, data);
+    // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
+    fs.renameSync(temp, file);
+  } catch {
+    // Speed only.
+  }
+}
+
 /** Writes the code compiled since the last flush; after the test ran, so lazily compiled functions are included. */
 export function flushCompileCache(): void {
   const toWrite = pending;
   pending = [];
-  for (const { file, script } of toWrite) {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      // Not the pid alone: sandboxes are separate pid namespaces, where pids repeat.
-      const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
-      fs.writeFileSync(temp, script.createCachedData());
-      // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
-      fs.renameSync(temp, file);
-    } catch {
-      // A cache that cannot be written costs speed, never correctness.
-    }
-  }
+  for (const { file, script } of toWrite) writeCacheEntry(file, script.createCachedData());
 }

@@ -20,6 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import { writeCacheEntry } from './compile-cache';
 
 type CompileFunction = typeof vm.compileFunction;
 type CompileOptions = NonNullable<Parameters<CompileFunction>[2]>;
@@ -111,16 +112,5 @@ export function installVmCodeCache(dir: string): void {
 export function flushVmCodeCache(): void {
   const toWrite = pending;
   pending = [];
-  for (const { file, script } of toWrite) {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      // Not the pid alone: sandboxes are separate pid namespaces, where pids repeat.
-      const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
-      fs.writeFileSync(temp, script.createCachedData());
-      // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
-      fs.renameSync(temp, file);
-    } catch {
-      // A cache that cannot be written costs speed, never correctness.
-    }
-  }
+  for (const { file, script } of toWrite) writeCacheEntry(file, script.createCachedData());
 }
