@@ -7,6 +7,9 @@
 // Usage: node bench/jest.js [rounds=5] [suite letters, e.g. ad]
 // BENCH_LEVERS=1 adds the sandbox with each lever of issue 11 off (MOUNT_SANDBOX_TRANSFORM_KEYS=0,
 // MOUNT_SANDBOX_VM_CODE_CACHE=0, both), alternating with the other modes.
+// Suite (a) also runs under vitest's default pool (forks, isolated: a fresh
+// process per file, as ours), the peer a fresh-process-per-file design is
+// measured against.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -17,6 +20,7 @@ const REPO = path.resolve(__dirname, '..');
 const rounds = Number(process.argv[2] ?? 5);
 const only = process.argv[3] ?? 'abcd';
 const jestBin = path.join(REPO, 'node_modules', 'jest', 'bin', 'jest.js');
+const vitestBin = path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs');
 
 function write(file, text) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -47,6 +51,8 @@ test('a little async fs ${i}', async () => {
   await fs.promises.rm(file);
 });\n`;
     }
+    // The same files under vitest: its globals stand in for Jest's, two workers as Jest's -w 2 on this machine.
+    files['vitest.config.mjs'] = `export default { test: { globals: true, pool: 'forks', isolate: true, include: ['__tests__/**/*.test.js'], maxWorkers: ${Math.max(1, os.cpus().length)} } };\n`;
     all['a: 50 tiny async-fs files'] = project('a', files);
   }
   if (only.includes('b')) {
@@ -73,6 +79,7 @@ test('a little async fs ${i}', async () => {
 const MODES = {
   node: { args: ['--testEnvironment=node', '--runner=jest-runner'], env: {} },
   'mount-sandbox': { args: [], env: {} },
+  'vitest forks, isolated': { bin: vitestBin, args: ['run', '--silent'], env: {}, suites: ['a'] },
 };
 // BENCH_LEVERS=1: also run the sandbox with each lever off, alternating with the rest, to show what each saves.
 if (process.env.BENCH_LEVERS === '1') {
@@ -81,8 +88,14 @@ if (process.env.BENCH_LEVERS === '1') {
   MODES['sandbox, neither'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0', MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
 }
 
+/** The modes that run on a suite: vitest only where its config was written. */
+function modesFor(name) {
+  return Object.keys(MODES).filter((mode) => !MODES[mode].suites || MODES[mode].suites.includes(name[0]));
+}
+
 function runOnce(dir, mode) {
-  const result = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, jestBin, '--ci', '--silent', ...MODES[mode].args], {
+  const argv = MODES[mode].bin ? [MODES[mode].bin, ...MODES[mode].args] : [jestBin, '--ci', '--silent', ...MODES[mode].args];
+  const result = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, ...argv], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, MOUNT_SANDBOX_DEBUG: mode === 'node' ? '0' : '1', PARITY_PROBE_DIR: '', ...MODES[mode].env },
@@ -91,6 +104,7 @@ function runOnce(dir, mode) {
   if (!timing) throw new Error(`no timing from ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
   const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
     .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], waited: +m[5], run: +m[6], total: +m[7], childRssMb: +m[8] }));
+  if (result.status !== 0) throw new Error(`${mode} failed in ${dir} (exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`);
   return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, exit: result.status };
 }
 
@@ -106,12 +120,13 @@ const median = (values) => {
 
 const report = { machine: { cores: os.cpus().length, node: process.version, kernel: os.release() }, rounds, suites: {} };
 for (const [name, dir] of Object.entries(suites())) {
-  for (const mode of Object.keys(MODES)) runOnce(dir, mode); // warm Jest's caches
-  const runs = Object.fromEntries(Object.keys(MODES).map((mode) => [mode, []]));
-  for (let i = 0; i < rounds; i++) for (const mode of Object.keys(MODES)) runs[mode].push(runOnce(dir, mode));
+  const modes = modesFor(name);
+  for (const mode of modes) runOnce(dir, mode); // warm Jest's caches
+  const runs = Object.fromEntries(modes.map((mode) => [mode, []]));
+  for (let i = 0; i < rounds; i++) for (const mode of modes) runs[mode].push(runOnce(dir, mode));
   const files = runs['mount-sandbox'].flatMap((r) => r.files);
   const summary = {};
-  for (const mode of Object.keys(MODES)) {
+  for (const mode of modes) {
     summary[mode] = { wallS: median(runs[mode].map((r) => r.wall)), cpuS: median(runs[mode].map((r) => r.cpu)), maxRssMb: median(runs[mode].map((r) => r.maxRssMb)),
       // The whole run's CPU (Jest's process included) over the files it ran.
       cpuPerFileMs: median(runs[mode].map((r) => (r.cpu * 1000) / Math.max(1, fileCount(dir)))) };
@@ -133,7 +148,11 @@ for (const [name, s] of Object.entries(report.suites)) {
 console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
 console.log('\nEvery mode (medians; CPU per file is the whole run\'s CPU over its files):\n| suite | mode | wall s | cpu s | cpu per file ms | wall ratio to node |\n|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {
-  for (const mode of Object.keys(MODES)) console.log(`| ${name} | ${mode} | ${s[mode].wallS.toFixed(2)} | ${s[mode].cpuS.toFixed(2)} | ${s[mode].cpuPerFileMs.toFixed(0)} | ${(s[mode].wallS / s.node.wallS).toFixed(2)} |`);
+  for (const mode of modesFor(name)) console.log(`| ${name} | ${mode} | ${s[mode].wallS.toFixed(2)} | ${s[mode].cpuS.toFixed(2)} | ${s[mode].cpuPerFileMs.toFixed(0)} | ${(s[mode].wallS / s.node.wallS).toFixed(2)} |`);
+}
+for (const [name, s] of Object.entries(report.suites)) {
+  const peer = s['vitest forks, isolated'];
+  if (peer) console.log(`\n${name}: mount-sandbox / vitest forks (isolated): wall ${(s['mount-sandbox'].wallS / peer.wallS).toFixed(2)}, cpu ${(s['mount-sandbox'].cpuS / peer.cpuS).toFixed(2)} (below 1 means the sandbox is faster)`);
 }
 console.log('\nPer sandboxed file (medians, ms):\n| suite | launch→init | mounts | init→exec | child start + load Jest | waited for a slot | run | total |\n|---|---|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {
