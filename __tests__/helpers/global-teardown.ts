@@ -2,8 +2,8 @@
 // sandbox processes, no stray entries in the host's /tmp.
 import fs from 'node:fs';
 import path from 'node:path';
-import { captureHostState, sandboxProcesses, type HostState } from './host-state';
-import { STAGE_VAR } from './stage';
+import { captureHostState, isThisRuns, sandboxProcesses, type HostState } from './host-state';
+import { REPO, STAGE_VAR } from './stage';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,10 +14,12 @@ export default async function globalTeardown(): Promise<void> {
   if (!root) return;
   const before = JSON.parse(fs.readFileSync(path.join(root, 'host-state-before.json'), 'utf8')) as HostState;
   fs.rmSync(root, { recursive: true, force: true });
-  let survivors = sandboxProcesses();
+  const run = { repo: REPO, stage: root, tmpBefore: before.tmpEntries };
+  const ours = (): string[] => sandboxProcesses().filter((line) => isThisRuns(line, run));
+  let survivors = ours();
   for (let i = 0; i < 20 && survivors.length > 0; i++) {
     await sleep(100);
-    survivors = sandboxProcesses();
+    survivors = ours();
   }
   const after = captureHostState();
   const problems: string[] = [];
