@@ -261,7 +261,7 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
 
 // Attacks on the runner's channel run apart, one per run, each beside a
 // healthy file: if one takes the runner down, the others still say what they do.
-describe.each(USERS)('hostile processes as %s: the runner\'s IPC channel', (user: User) => {
+describe.each(USERS)('hostile processes as %s: the runner\'s channel', (user: User) => {
   test.each([
     ['12-ipc-flood.test.js', 'passed'],
     ['12-ipc-forged.test.js', 'reported'],

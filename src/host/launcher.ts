@@ -33,8 +33,12 @@ export interface LaunchRequest {
    * `{ tty }`: a pty's slave, which becomes the command's controlling terminal.
    */
   stdio?: 'inherit' | 'pipe' | { tty: number };
-  /** Open a Node IPC channel to the command (which must be node). */
-  ipc?: 'json' | 'advanced';
+  /**
+   * Give the command a socket to the caller at fd CHANNEL_FD, as
+   * `child.stdio[CHANNEL_FD]`. A plain byte stream, not Node's IPC: the
+   * caller decodes what arrives itself (the command may be hostile).
+   */
+  channel?: boolean;
 }
 
 export interface SetupReport {
@@ -57,9 +61,7 @@ const INIT_SCRIPT = path.join(__dirname, '..', 'inside', 'init.js');
 export function trampolineArgv(request: LaunchRequest): string[] {
   const { tools, spec, mode } = request;
   const unshare = [tools.unshare, ...outerUnshareFlags(mode, spec.uid, { network: spec.network === 'none', uts: spec.hostname !== undefined }), '--'];
-  // Node would open an inherited IPC channel for itself; the init must leave it to the command.
-  const scrubIpc = request.ipc ? [tools.env, '-u', 'NODE_CHANNEL_FD', '-u', 'NODE_CHANNEL_SERIALIZATION_MODE'] : [];
-  return [tools.setpriv, '--pdeathsig', 'KILL', '--', ...unshare, ...scrubIpc, process.execPath, INIT_SCRIPT];
+  return [tools.setpriv, '--pdeathsig', 'KILL', '--', ...unshare, process.execPath, INIT_SCRIPT];
 }
 
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -86,18 +88,18 @@ export class SandboxProcess {
       tools: request.tools,
       hostUid,
       processLimit: { kind, max, ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) },
-      ...(request.ipc ? { ipcSerialization: request.ipc } : {}),
+      ...(request.channel ? { channel: true as const } : {}),
       ...(typeof request.stdio === 'object' ? { controllingTerminal: true } : {}),
     };
     const [file, ...args] = trampolineArgv(request);
     const io = typeof request.stdio === 'object' ? request.stdio.tty : request.stdio ?? 'inherit';
-    const stdio: StdioOptions = [io, io, io, 'pipe', ...(request.ipc ? ['ipc' as const] : [])];
+    // fd 3 (STATUS_FD): the init's status report; fd 4 (CHANNEL_FD): the channel. libuv makes both socketpairs.
+    const stdio: StdioOptions = [io, io, io, 'pipe', ...(request.channel ? ['pipe' as const] : [])];
     this.child = spawn(file, args, {
       stdio,
       // Our own process group: a terminal's ^C reaches the launcher, which then ends the whole sandbox.
       detached: true,
       env: { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
-      ...(request.ipc ? { serialization: request.ipc } : {}),
     });
     this.exited = new Promise((resolve, reject) => {
       this.child.once('error', (error) => {

@@ -8,10 +8,11 @@ import type { TestRunnerContext } from 'jest-runner';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { debug, debugEnabled } from '../shared/debug';
 import { formatError } from '../shared/errors';
 import { SandboxProcess, type ExitStatus, type SetupReport } from './launcher';
-import type { Tools } from '../shared/sandbox-protocol';
+import { CHANNEL_FD, type Tools } from '../shared/sandbox-protocol';
 import type { HostView } from './defaults';
 import { isUnder } from '../shared/paths';
 import type { IsolationMode } from '../shared/spec';
@@ -20,7 +21,8 @@ import { jestModules } from '../shared/jest-modules';
 import type { OnceLines } from './output-dedupe';
 import { settleScratch } from './snapshot-scratch';
 import { transformKeysFor, type TransformKeys } from './transform-keys';
-import { isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
+import { toSerializableError, type ChildMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
+import { RunnerChannel } from './channel';
 
 const CHILD_SCRIPT = path.join(__dirname, '..', 'inside', 'child.js');
 /** Ten minutes: far beyond any sane test file, short of a CI job's own limit. */
@@ -144,16 +146,6 @@ export function parseChildMessage(raw: unknown): ChildMessage | undefined {
   }
 }
 
-function send(sandbox: SandboxProcess, message: ParentMessage): void {
-  try {
-    sandbox.child.send(message);
-  } catch (error) {
-    // Values structured clone refuses (none in a normalized config, but a preset may add some).
-    if (!isCloneError(error)) throw error;
-    sandbox.child.send(toJsonSafe(message));
-  }
-}
-
 /**
  * A test file whose sandbox is launched and whose child is loading Jest.
  * `run()` hands it the file; `dispose()` ends it, whatever state it is in.
@@ -164,6 +156,9 @@ export class SandboxedFile {
   readonly #plan: FilePlan;
   readonly #sandbox: SandboxProcess;
   readonly #untrack: () => void;
+  readonly #channel: RunnerChannel;
+  /** Why the channel can no longer be trusted; it overrides whatever the child reported. */
+  #channelBroken: string | undefined;
   #output = '';
   #outcome: ChildMessage | undefined;
   #relay = Promise.resolve();
@@ -182,7 +177,7 @@ export class SandboxedFile {
       mode: ctx.mode,
       tools: ctx.tools,
       stdio: 'pipe',
-      ipc: 'advanced',
+      channel: true,
     });
     this.#untrack = ctx.track(this.#sandbox);
     if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
@@ -198,10 +193,13 @@ export class SandboxedFile {
       });
       if (filter) stream?.on('end', () => out.write(filter.end()));
     }
-    this.#sandbox.child.on('message', (message: unknown) => this.#receive(message));
+    this.#channel = new RunnerChannel(this.#sandbox.child.stdio[CHANNEL_FD] as Duplex, {
+      message: (raw) => this.#receive(raw),
+      broken: (reason) => this.#breakChannel(reason),
+    });
     const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
     const prepare: PrepareRequest = { type: 'prepare', globalConfig: ctx.globalConfig, config, moduleMap: ctx.moduleMap, modules: jestModules(), ...(transformKeys ? { transformKeys } : {}) };
-    send(this.#sandbox, prepare);
+    this.#channel.send(prepare);
   }
 
   /** Plans and launches; bad options fail here, before anything is launched. */
@@ -210,6 +208,9 @@ export class SandboxedFile {
     for (const dir of plan.createdDirs) ctx.createdDirs.add(dir);
     try {
       const env: Record<string, string> = { ...plan.spec.env };
+      // Jest run under a Node parent inherits that parent's IPC variables: the node inside would adopt the channel's fd as Node IPC.
+      delete env.NODE_CHANNEL_FD;
+      delete env.NODE_CHANNEL_SERIALIZATION_MODE;
       if (process.stdout.isTTY && env.FORCE_COLOR === undefined && env.NO_COLOR === undefined) env.FORCE_COLOR = '1';
       const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
       const keys = await transformKeysFor({ test, plan, config, env, globalConfig: ctx.globalConfig, runnerContext: ctx.runnerContext });
@@ -221,9 +222,10 @@ export class SandboxedFile {
   }
 
   /**
-   * Test code can reach the real `process.send`, so anything may arrive here:
-   * only well-formed messages count, the first outcome wins, and a reporter
-   * that chokes on forged event data fails this file rather than the run.
+   * Test code can write to the channel, so anything may arrive here: only
+   * well-formed messages count, the first outcome wins, events only ever
+   * describe this file, and a reporter that chokes on forged event data
+   * fails this file rather than the run.
    */
   #receive(raw: unknown): void {
     const message = parseChildMessage(raw);
@@ -242,6 +244,12 @@ export class SandboxedFile {
     }
   }
 
+  /** A frame that breaks the protocol: nothing more from this child can be trusted, so it ends here. */
+  #breakChannel(reason: string): void {
+    this.#channelBroken ??= `mount-sandbox: the sandboxed test process sent ${reason} on its channel to the runner, so its sandbox was killed and ${this.#test.path} fails; a test (or code it loads) wrote to the runner's channel descriptor`;
+    this.#sandbox.kill();
+  }
+
   async run(workerId: number): Promise<TestResult> {
     this.#running = true;
     const { runnerContext } = this.#ctx;
@@ -253,7 +261,7 @@ export class SandboxedFile {
       ...(runnerContext.changedFiles ? { changedFiles: [...runnerContext.changedFiles] } : {}),
       ...(runnerContext.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: [...runnerContext.sourcesRelatedToTestsInChangedFiles] } : {}),
     };
-    if (this.#sandbox.child.connected) send(this.#sandbox, request);
+    this.#channel.send(request);
     const limit = this.#plan.options.fileTimeout ?? DEFAULT_FILE_TIMEOUT;
     let timedOut = false;
     let result: TestResult | undefined;
@@ -276,6 +284,7 @@ export class SandboxedFile {
       await this.#relay;
       if (!(report instanceof Error)) this.#noticeFallbacks(report);
       this.#debugTimings(report instanceof Error ? undefined : report, startedAt);
+      if (this.#channelBroken !== undefined) throw new FileFailure({ message: this.#channelBroken, stack: '', type: 'Error' });
       const outcome = this.#outcome;
       if (outcome?.type === 'result') return (result = this.#sanitize(outcome.result));
       if (outcome?.type === 'failure') throw new FileFailure(outcome.error);
@@ -351,6 +360,7 @@ export class SandboxedFile {
     if (child.exitCode === null && child.signalCode === null) this.#killed = true;
     this.#untrack();
     this.#sandbox.kill();
+    this.#channel.close();
     // A file that never ran, or was interrupted: its scratch folder goes once nothing can write there any more.
     const scratch = this.#plan.snapshots;
     if (scratch) void this.#sandbox.exited.then(() => undefined, () => undefined).then(() => settleScratch(scratch, false, 'none'));

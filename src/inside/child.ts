@@ -13,27 +13,16 @@ import { flushCompileCache, installCompileCache } from './compile-cache';
 import { loadChildJest, type TestContext as Context } from '../shared/jest-compat';
 import { installLazyTransforms, lazyTransformStats } from './lazy-transform';
 import { flushVmCodeCache, installVmCodeCache, vmCodeCacheStats } from './vm-code-cache';
-import { CHILD_MARKER, isCloneError, toJsonSafe, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
+import { CHILD_MARKER, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
+import { openChildChannel } from './child-channel';
 
 const started = performance.now();
-const send = process.send?.bind(process);
 const exit = process.exit.bind(process);
+// Before Jest or any module of the project loads: the channel is taken while no test code can reach it.
+const channel = openChildChannel();
 
 function post(message: ChildMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (!send) return resolve();
-    try {
-      send(message, undefined, {}, () => resolve());
-    } catch (error) {
-      // Structured clone refuses some values (functions in a custom result);
-      // JSON drops them rather than the whole result.
-      if (isCloneError(error)) {
-        send(toJsonSafe(message), undefined, {}, () => resolve());
-      } else {
-        throw error;
-      }
-    }
-  });
+  return 'post' in channel ? channel.post(message) : Promise.resolve();
 }
 
 interface Prepared {
@@ -104,27 +93,31 @@ async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
 
 function main(): void {
   (globalThis as Record<symbol, unknown>)[CHILD_MARKER] = true;
-  if (!send) {
-    process.stderr.write('mount-sandbox: the Jest child must be started by the mount-sandbox runner\n');
-    exit(2);
+  if ('missing' in channel) {
+    process.stderr.write(`mount-sandbox: the Jest child must be started by the mount-sandbox runner, and ${channel.missing}\n`);
+    return exit(2);
   }
-  // The parent is gone (--bail called exit()), or a test closed the channel: nothing is left to report to.
-  process.on('disconnect', () => {
-    process.stderr.write('mount-sandbox: the channel to the runner closed (the run ended, or a test called process.disconnect()); exiting\n');
-    exit(1);
-  });
   let prepared: Promise<Prepared> | undefined;
   const fail = async (error: unknown): Promise<void> => {
     await post({ type: 'failure', error: toSerializableError(error) });
     exit(1);
   };
-  process.on('message', (message: ParentMessage) => {
-    if (message.type === 'prepare' && prepared === undefined) {
-      prepared = prepare(message);
-      prepared.catch(fail);
-    } else if (message.type === 'run' && prepared !== undefined) {
-      prepared.then((ready) => runFile(ready, message)).then(() => exit(0), fail);
-    }
+  channel.listen({
+    message: (message: ParentMessage) => {
+      if (message.type === 'prepare' && prepared === undefined) {
+        prepared = prepare(message);
+        prepared.catch(fail);
+      } else if (message.type === 'run' && prepared !== undefined) {
+        prepared.then((ready) => runFile(ready, message)).then(() => exit(0), fail);
+      }
+    },
+    // The runner is trusted: a frame of its own that does not decode is our bug.
+    broken: (error) => void fail(error),
+    // The parent is gone (--bail called exit()), or a test closed the channel: nothing is left to report to.
+    closed: () => {
+      process.stderr.write('mount-sandbox: the channel to the runner closed (the run ended, or a test closed it); exiting\n');
+      exit(1);
+    },
   });
 }
 

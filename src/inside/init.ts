@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { isSandboxError, SandboxError, toWire } from '../shared/errors';
 import type * as Syscalls from '../native/syscalls';
 import {
-  INIT_CONFIG_VAR, IPC_FD, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
+  CHANNEL_FD, INIT_CONFIG_VAR, SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD,
   type InitConfig, type OverlayMethods, type SandboxMarker, type StatusMessage,
 } from '../shared/sandbox-protocol';
 import type * as HostTies from './host-ties';
@@ -48,14 +48,10 @@ function commandEnv(config: InitConfig, overlays: OverlayMethods): string[] {
     ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
   };
   const env: Record<string, string> = { ...spec.env, [SANDBOX_MARKER_VAR]: JSON.stringify(marker) };
-  if (config.ipcSerialization) {
-    env.NODE_CHANNEL_FD = String(IPC_FD);
-    env.NODE_CHANNEL_SERIALIZATION_MODE = config.ipcSerialization;
-  }
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
-/** Only stdio and the IPC channel reach the command; every other descriptor closes on exec. */
+/** Only stdio and the runner's channel reach the command; every other descriptor closes on exec. */
 function prepareDescriptors(sys: Sys, keep: readonly number[]): void {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     const fd = Number(name);
@@ -135,7 +131,7 @@ function main(): void {
     ties.leaveHostSessionKeyring();
     // Set before the nested user namespace exists: it takes this limit as its own.
     if (config.processLimit.kind === 'rlimit') sys.limitProcesses(spec.processLimit);
-    if (fs.existsSync('/proc/self/fd')) prepareDescriptors(sys, config.ipcSerialization ? [0, 1, 2, IPC_FD] : [0, 1, 2]);
+    if (fs.existsSync('/proc/self/fd')) prepareDescriptors(sys, config.channel ? [0, 1, 2, CHANNEL_FD] : [0, 1, 2]);
     const argv = commandArgv(config);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
     sys.execve(argv[0], argv, commandEnv(config, overlays));

@@ -1,6 +1,9 @@
 // Messages between the runner (in Jest's process) and the sandboxed child
-// that runs one test file. Branded with `type`; sent with Node's 'advanced'
-// serialization because a TestResult carries Errors.
+// that runs one test file. Branded with `type`; sent as JSON in
+// length-prefixed frames (frames.ts) on a socket of their own, never through
+// Node's IPC channel, whose deserializer would run on hostile bytes inside
+// Jest's process. Errors travel as plain objects of an explicit shape.
+import { types } from 'node:util';
 import type { SerializableError, TestCaseResult, TestEvents, TestResult } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import type { SerializableModuleMap } from 'jest-haste-map';
@@ -67,19 +70,62 @@ export function toSerializableError(error: unknown): SerializableError {
   return { message: String(error), stack: '', type: 'Error' };
 }
 
-/**
- * Node's 'advanced' IPC serialization throws a plain Error ("… could not be
- * cloned") for values structured clone refuses, such as the Symbol-keyed
- * asymmetric matchers in a failed assertion's details.
- */
-export function isCloneError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'DataCloneError' || /could not be cloned/.test(error.message));
+/** The shape an Error takes on the wire: what reporters read of it, and its own enumerable fields. */
+function errorToPlain(error: Error): Record<string, unknown> {
+  return { ...error, name: error.name, message: error.message, stack: error.stack };
 }
 
-/** A JSON round trip that keeps what reporters need of Errors (message, stack) and drops what cannot travel. */
-export function toJsonSafe<T>(message: T): T {
-  return JSON.parse(JSON.stringify(message, (_key, value: unknown) => {
-    if (value instanceof Error) return { ...value, name: value.name, message: value.message, stack: value.stack };
-    return typeof value === 'bigint' ? value.toString() : value;
-  })) as T;
+function isErrorLike(value: unknown): value is Error {
+  // Errors thrown by test code come from the test's vm realm, where `instanceof Error` is false.
+  return value instanceof Error || types.isNativeError(value);
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (isErrorLike(value)) return errorToPlain(value);
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+const MAX_DEPTH = 200;
+
+/** Plain data only: cycles and what is too deep become markers, functions and symbols disappear (as JSON does). */
+function toPlain(value: unknown, ancestors: Set<object>, depth: number): unknown {
+  const replaced = replacer('', value);
+  if (typeof replaced !== 'object' || replaced === null) return replaced;
+  if (ancestors.has(replaced)) return '[Circular]';
+  if (depth > MAX_DEPTH) return '[Too deep]';
+  const toJSON = (replaced as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return toPlain((toJSON as () => unknown).call(replaced), ancestors, depth + 1);
+  ancestors.add(replaced);
+  try {
+    if (Array.isArray(replaced)) return replaced.map((item) => toPlain(item, ancestors, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(replaced)) out[key] = toPlain(item, ancestors, depth + 1);
+    return out;
+  } finally {
+    ancestors.delete(replaced);
+  }
+}
+
+/**
+ * JSON of a message. Structured clone used to refuse some values (the
+ * Symbol-keyed asymmetric matchers in a failed assertion's details); JSON
+ * drops those, and a cyclic value (an assertion's details can hold one) is
+ * copied as plain data first, rather than losing the whole result.
+ */
+export function encodeMessage(message: unknown): string {
+  try {
+    return JSON.stringify(message, replacer);
+  } catch {
+    return JSON.stringify(toPlain(message, new Set(), 0));
+  }
+}
+
+/**
+ * Parses a frame's JSON into plain data. `__proto__` keys are dropped, so
+ * that no later Object.assign or merge of this data can change a prototype.
+ * Throws on anything that is not JSON.
+ */
+export function decodeMessage(payload: Buffer): unknown {
+  return JSON.parse(payload.toString('utf8'), (key, value: unknown) => (key === '__proto__' ? undefined : value));
 }

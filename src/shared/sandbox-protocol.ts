@@ -9,7 +9,11 @@ export const INIT_CONFIG_VAR = 'MOUNT_SANDBOX_INIT';
 /** Set for the command inside: the spec in effect (without env), as JSON. */
 export const SANDBOX_MARKER_VAR = 'MOUNT_SANDBOX';
 export const STATUS_FD = 3;
-export const IPC_FD = 4;
+/**
+ * The runner's channel to the command, when the launch asks for one: a
+ * socket carrying length-prefixed frames (frames.ts), not Node's IPC.
+ */
+export const CHANNEL_FD = 4;
 /** The init's exit status when the sandbox could not be built (as env(1) and docker use 125). */
 export const SETUP_FAILED_EXIT = 125;
 
@@ -29,8 +33,8 @@ export interface InitConfig {
   hostUid: number;
   /** How the process limit is enforced, and the cgroup to join first when it is one. */
   processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number; cgroupProcs?: string };
-  /** When set, fd IPC_FD is handed to the command as its Node IPC channel. */
-  ipcSerialization?: 'json' | 'advanced';
+  /** When set, fd CHANNEL_FD is handed to the command (and no other descriptor beyond stdio). */
+  channel?: true;
   /** stdin is a fresh pty's slave: make it the command's controlling terminal, for job control and ^C. */
   controllingTerminal?: boolean;
 }
