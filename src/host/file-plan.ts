@@ -11,6 +11,7 @@ import { PROJECT_AT } from '../options/docblock';
 import { fileOptionsOf } from '../options/jest';
 import type { CheckedOptions } from '../options/types';
 import type { HostView, ProjectChoice } from './defaults';
+import { FileFailure } from './file-failure';
 import { planSandbox } from './plan';
 import type { Tools } from '../shared/sandbox-protocol';
 import type { MountOp, SandboxSpec } from '../shared/spec';
@@ -98,13 +99,11 @@ export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | st
 /**
  * A bad option is the user's to fix, in the words of the option: Jest shows
  * a failed file's stack, and the runner's frames would only bury the message.
- * FileFailure carries an empty one. Required lazily: sandboxed-file.ts
- * imports this module.
+ * FileFailure carries an empty one.
  */
 function withoutStack(error: unknown): unknown {
   if (!isSandboxError(error) || error.kind !== 'config') return error;
-  const { FileFailure } = require('./sandboxed-file') as typeof import('./sandboxed-file');
-  return new FileFailure({ message: formatError(error), stack: '', type: 'Error' });
+  return FileFailure.of(formatError(error));
 }
 
 /**

@@ -17,7 +17,8 @@ import { assertSupportedJest, loadTestRunner } from '../shared/jest-compat';
 import { jestModules } from '../shared/jest-modules';
 import { OnceLines } from './output-dedupe';
 import { toSerializableError } from '../shared/jest-protocol';
-import { FileFailure, SandboxedFile, type FileRunContext } from './sandboxed-file';
+import { FileFailure } from './file-failure';
+import { SandboxedFile, type FileRunContext } from './sandboxed-file';
 import { ALLOW_SWITCH, splitUnsandboxed } from './unsandboxed';
 
 type EventName = keyof TestEvents;

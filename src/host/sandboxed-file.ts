@@ -23,19 +23,14 @@ import { settleScratch } from './snapshot-scratch';
 import { transformKeysFor, type TransformKeys } from './transform-keys';
 import { toSerializableError, type ChildMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 import { RunnerChannel } from './channel';
-import { jestCollects, trustCoverage, trustedMapsFolder } from './coverage-trust';
-import { pathTrust, trustStack, type PathTrust } from './path-trust';
-import { UntrustedResult, sanitizeCaseResult, sanitizeCaseStart, sanitizeError, sanitizeTestResult } from './result-sanitizer';
+import { FileFailure } from './file-failure';
+import { ResultGuard, type CaseEvent } from './result-guard';
 
 const CHILD_SCRIPT = path.join(__dirname, '..', 'inside', 'child.js');
 /** Ten minutes: far beyond any sane test file, short of a CI job's own limit. */
 const DEFAULT_FILE_TIMEOUT = 600_000;
 /** How much of a crashed child's output a failure message quotes. */
 const OUTPUT_TAIL = 4000;
-/** Warnings about dropped paths per file, beyond which they are only counted. */
-const MAX_WARNINGS = 20;
-
-export type CaseEvent = 'test-case-start' | 'test-case-result';
 export type EmitCaseEvent = <Name extends CaseEvent>(name: Name, args: TestEvents[Name]) => Promise<void>;
 
 export interface FileRunContext {
@@ -54,12 +49,6 @@ export interface FileRunContext {
   /** Says a one-line notice once per run. */
   notice(key: string, line: string): void;
   track(sandbox: SandboxProcess): () => void;
-}
-
-export class FileFailure extends Error {
-  constructor(readonly serializable: SerializableError) {
-    super(serializable.message);
-  }
 }
 
 function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
@@ -151,14 +140,6 @@ export function parseChildMessage(raw: unknown): ChildMessage | undefined {
   }
 }
 
-function realpathOr(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
-}
-
 /**
  * A test file whose sandbox is launched and whose child is loading Jest.
  * `run()` hands it the file; `dispose()` ends it, whatever state it is in.
@@ -172,9 +153,7 @@ export class SandboxedFile {
   readonly #channel: RunnerChannel;
   /** Why the channel can no longer be trusted; it overrides whatever the child reported. */
   #channelBroken: string | undefined;
-  #trust: PathTrust | undefined;
-  #warnings = 0;
-  readonly #droppedFrames = new Set<string>();
+  readonly #guard: ResultGuard;
   #output = '';
   #outcome: ChildMessage | undefined;
   #relay = Promise.resolve();
@@ -187,6 +166,14 @@ export class SandboxedFile {
     this.#test = test;
     this.#ctx = ctx;
     this.#plan = plan;
+    this.#guard = new ResultGuard({
+      testPath: test.path,
+      config: test.context.config,
+      globalConfig: ctx.globalConfig,
+      runnerContext: ctx.runnerContext,
+      hidden: plan.spec.mounts.filter((op) => op.type === 'hide').map((op) => op.dest),
+      sandboxCache: plan.cacheDirectory,
+    });
     this.#sandbox = new SandboxProcess({
       spec: { ...plan.spec, env },
       command: [process.execPath, ...childExecArgv(ctx.globalConfig), CHILD_SCRIPT],
@@ -253,9 +240,7 @@ export class SandboxedFile {
       const name = message.type;
       let args: TestEvents[typeof name];
       try {
-        args = (name === 'test-case-result'
-          ? [this.#test.path, sanitizeCaseResult(message.args[1], this.#trustStack)]
-          : [this.#test.path, sanitizeCaseStart(message.args[1])]) as TestEvents[typeof name];
+        args = this.#guard.caseEvent(name, message.args[1]);
       } catch (error) {
         this.#outcome = { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: the sandbox sent a malformed ${name} event for ${this.#test.path}: ${error instanceof Error ? error.message : String(error)}`)) };
         return;
@@ -272,32 +257,6 @@ export class SandboxedFile {
   #breakChannel(reason: string): void {
     this.#channelBroken ??= `mount-sandbox: the sandboxed test process sent ${reason} on its channel to the runner, so its sandbox was killed and ${this.#test.path} fails; a test (or code it loads) wrote to the runner's channel descriptor`;
     this.#sandbox.kill();
-  }
-
-  readonly #trustStack = (text: string): string => {
-    const { text: kept, dropped } = trustStack(text, this.#pathTrust());
-    for (const file of dropped) {
-      if (this.#droppedFrames.has(file)) continue;
-      this.#droppedFrames.add(file);
-      this.#warn(`dropped a stack frame naming ${JSON.stringify(file)}: the host does not open files outside the project for a sandboxed file`);
-    }
-    return kept;
-  };
-
-  #pathTrust(): PathTrust {
-    const { config } = this.#test.context;
-    this.#trust ??= pathTrust({
-      roots: [config.rootDir, ...config.roots],
-      hidden: this.#plan.spec.mounts.filter((op) => op.type === 'hide').map((op) => op.dest),
-    });
-    return this.#trust;
-  }
-
-  #warn(line: string): void {
-    this.#warnings++;
-    if (this.#warnings > MAX_WARNINGS) return;
-    const more = this.#warnings === MAX_WARNINGS ? ' (further warnings for this file are not shown)' : '';
-    process.stderr.write(`mount-sandbox: ${path.relative(process.cwd(), this.#test.path)}: ${line}${more}\n`);
   }
 
   async run(workerId: number): Promise<TestResult> {
@@ -334,10 +293,10 @@ export class SandboxedFile {
       await this.#relay;
       if (!(report instanceof Error)) this.#noticeFallbacks(report);
       this.#debugTimings(report instanceof Error ? undefined : report, startedAt);
-      if (this.#channelBroken !== undefined) throw new FileFailure({ message: this.#channelBroken, stack: '', type: 'Error' });
+      if (this.#channelBroken !== undefined) throw FileFailure.of(this.#channelBroken);
       const outcome = this.#outcome;
-      if (outcome?.type === 'result') return (result = this.#sanitize(outcome.result));
-      if (outcome?.type === 'failure') throw new FileFailure(this.#sanitizeFailure(outcome.error));
+      if (outcome?.type === 'result') return (result = this.#guard.result(outcome.result));
+      if (outcome?.type === 'failure') throw new FileFailure(this.#guard.failure(outcome.error));
       if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
       throw new FileFailure(describeExit(status, this.#output));
     } finally {
@@ -359,47 +318,6 @@ export class SandboxedFile {
       process.stderr.write(`mount-sandbox: ${path.relative(process.cwd(), this.#test.path)} left in its snapshot folder what never reaches ${scratch.realDir}: ${shown.join(', ')} (only the regular file ${scratch.name} is copied back)\n`);
     }
     return problem;
-  }
-
-  /**
-   * The result comes from code we do not trust: rebuild it field by field
-   * (counts recomputed, paths pinned, coverage cut to what the host may
-   * open), or fail the file saying what was wrong with it.
-   */
-  #sanitize(result: unknown): TestResult {
-    const { config } = this.#test.context;
-    const { globalConfig, runnerContext } = this.#ctx;
-    try {
-      return sanitizeTestResult(result, {
-        testPath: this.#test.path,
-        ...(config.displayName !== undefined ? { displayName: config.displayName } : {}),
-        trustStack: this.#trustStack,
-        trustCoverage: (coverage, v8) => {
-          if (coverage === undefined && v8 === undefined) return {};
-          const sandboxCache = realpathOr(this.#plan.cacheDirectory);
-          const wantsMaps = globalConfig.collectCoverage && globalConfig.coverageProvider === 'v8';
-          return trustCoverage(coverage, v8, {
-            trust: this.#pathTrust(),
-            collects: jestCollects(config, globalConfig, runnerContext),
-            sandboxCache,
-            trustedMaps: wantsMaps ? trustedMapsFolder(config.cacheDirectory, sandboxCache) : undefined,
-            warn: (line) => this.#warn(line),
-          });
-        },
-      });
-    } catch (error) {
-      const why = error instanceof UntrustedResult ? error.message : `it could not be checked (${error instanceof Error ? error.message : String(error)})`;
-      throw new FileFailure({ message: `mount-sandbox: the sandboxed test process sent an inconsistent result for ${this.#test.path}, so the file fails: ${why}`, stack: '', type: 'Error' });
-    }
-  }
-
-  /** A failure's message and stack are rendered on the host, with a code frame of the file the stack's top frame names. */
-  #sanitizeFailure(error: unknown): SerializableError {
-    try {
-      return sanitizeError(error, 'failure', this.#trustStack);
-    } catch (problem) {
-      return { message: `mount-sandbox: the sandboxed test process reported a malformed failure for ${this.#test.path}: ${problem instanceof Error ? problem.message : String(problem)}`, stack: '', type: 'Error' };
-    }
   }
 
   #noticeFallbacks(report: SetupReport): void {
