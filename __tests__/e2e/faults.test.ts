@@ -1,6 +1,7 @@
 // Fault injection: a sandboxed process killed from outside mid-test, a file
-// stuck in a synchronous loop, and a sandbox whose setup fails half-way. Each
-// fails only its own file, says why, and leaves nothing behind.
+// stuck in a synchronous loop, a sandbox whose setup fails half-way, and a
+// child that dies while it loads Jest. Each fails only its own file, says
+// why and in which state, and leaves nothing behind.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -59,6 +60,8 @@ describe.each(USERS)('faults as %s', (user: User) => {
     expect(killedFile.status).toBe('failed');
     expect(killedFile.message).toMatch(/the sandboxed test process was killed by SIGKILL \(exit status 137\) \(out of memory, or killed from outside\)/);
     expect(killedFile.message).toContain(`killed-from-outside is waiting, marker ${marker}`);
+    // The state it died in: it had its file.
+    expect(killedFile.message).toContain('(out of memory, or killed from outside) while it ran its file, before reporting a result');
     const loop = fileResult(run.results, 'sync-loop.test.js');
     expect(loop.status).toBe('failed');
     expect(loop.message).toMatch(/did not finish within 3000 ms \(testEnvironmentOptions\.sandbox\.fileTimeout\)/);
@@ -71,5 +74,15 @@ describe.each(USERS)('faults as %s', (user: User) => {
     for (let i = 0; i < 30 && sandboxProcessesIn(dir).length > 0; i++) await sleep(100);
     expect(sandboxProcessesIn(dir)).toEqual([]);
     expect(childrenWithMarker(marker)).toEqual([]);
+  }, 120_000);
+
+  test('a child that dies while it loads Jest fails its file naming that state, and the file never ran', async () => {
+    const dir = copyFixture('crash-preparing');
+    const run = await runJest(user, dir);
+    const file = fileResult(run.results, 'never-runs.test.js');
+    expect(file.status).toBe('failed');
+    expect(file.message).toContain('mount-sandbox: the sandboxed test process exited with code 7 while it was loading Jest, before reporting a result');
+    expect(file.message).toContain('crash-preparing: the test runner module exits as it loads');
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { debug, debugEnabled } from '../shared/debug';
-import { formatError } from '../shared/errors';
+import { formatError, SandboxError } from '../shared/errors';
 import { SandboxProcess, type ExitStatus, type SetupReport } from './launcher';
 import { CHANNEL_FD, type Tools } from '../shared/sandbox-protocol';
 import type { HostView } from './defaults';
@@ -24,6 +24,7 @@ import { transformKeysFor, type TransformKeys } from './transform-keys';
 import { toSerializableError, type ChildMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 import { RunnerChannel } from './channel';
 import { FileFailure } from './file-failure';
+import { FileLifecycle, describeState, type FileState } from './file-lifecycle';
 import { ResultGuard, type CaseEvent } from './result-guard';
 
 const CHILD_SCRIPT = path.join(__dirname, '..', 'inside', 'child.js');
@@ -49,6 +50,13 @@ export interface FileRunContext {
   /** Says a one-line notice once per run. */
   notice(key: string, line: string): void;
   track(sandbox: SandboxProcess): () => void;
+}
+
+/** Why the runner killed a sandbox itself: that, not whatever the child reported, is the file's failure. */
+type KillReason = { kind: 'channel'; reason: string } | { kind: 'timeout'; limit: number };
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
@@ -102,7 +110,7 @@ function tail(text: string): string {
 /** util-linux unshare's words when the sandbox's pid 1 died of SIGKILL (it cannot re-raise SIGKILL on itself). */
 const INIT_KILLED = /^unshare: sigprocmask unblock failed: .*\n?/m;
 
-function describeExit(status: ExitStatus, raw: string): SerializableError {
+function describeExit(status: ExitStatus, raw: string, state: FileState): SerializableError {
   const initKilled = status.code === 1 && INIT_KILLED.test(raw);
   const output = raw.replace(INIT_KILLED, '');
   const signal = initKilled ? 'SIGKILL' : status.signal ?? signalOfExitCode(status.code);
@@ -110,7 +118,7 @@ function describeExit(status: ExitStatus, raw: string): SerializableError {
   const hint = signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : '';
   const printed = output.trim() === '' ? ' It printed nothing.' : ` Its last output:\n${output.trimEnd()}`;
   return {
-    message: `mount-sandbox: the sandboxed test process ${how}${hint} before reporting a result, e.g. through process.exit() or a crash.${printed}`,
+    message: `mount-sandbox: the sandboxed test process ${how}${hint} ${describeState(state)}, before reporting a result, e.g. through process.exit() or a crash.${printed}`,
     stack: '',
     type: 'Error',
   };
@@ -141,8 +149,10 @@ export function parseChildMessage(raw: unknown): ChildMessage | undefined {
 }
 
 /**
- * A test file whose sandbox is launched and whose child is loading Jest.
- * `run()` hands it the file; `dispose()` ends it, whatever state it is in.
+ * One test file, from the launch of its sandbox to its result. Its state
+ * changes only through the lifecycle's table (file-lifecycle.ts): the
+ * status pipe says the child was exec'd, the child says Jest is loaded,
+ * `run()` hands it the file, and its end, or `dispose()`, finishes it.
  */
 export class SandboxedFile {
   readonly #test: Test;
@@ -151,16 +161,19 @@ export class SandboxedFile {
   readonly #sandbox: SandboxProcess;
   readonly #untrack: () => void;
   readonly #channel: RunnerChannel;
-  /** Why the channel can no longer be trusted; it overrides whatever the child reported. */
-  #channelBroken: string | undefined;
   readonly #guard: ResultGuard;
+  readonly #life = new FileLifecycle();
+  /** Settles once the process has ended and everything it wrote has been read, and the lifecycle knows how it ended. */
+  readonly #gone: Promise<void>;
+  /** The file, once the runner has handed it over; the child runs it as soon as Jest is loaded. */
+  #request: RunRequest | undefined;
+  #killedFor: KillReason | undefined;
+  #exit: ExitStatus | Error | undefined;
   #output = '';
-  #outcome: ChildMessage | undefined;
+  #outcome: Extract<ChildMessage, { type: 'result' | 'failure' }> | undefined;
   #relay = Promise.resolve();
   #loadedAt: number | undefined;
-  #running = false;
-  /** Killed by us (timeout, interrupt, bail) before it ended by itself. */
-  #killed = false;
+  #assignedAt: number | undefined;
 
   private constructor(test: Test, ctx: FileRunContext, plan: FilePlan, env: Record<string, string>, transformKeys: TransformKeys | undefined) {
     this.#test = test;
@@ -198,8 +211,21 @@ export class SandboxedFile {
     }
     this.#channel = new RunnerChannel(this.#sandbox.child.stdio[CHANNEL_FD] as Duplex, {
       message: (raw) => this.#receive(raw),
-      broken: (reason) => this.#breakChannel(reason),
+      broken: (reason) => this.#kill({ kind: 'channel', reason }),
     });
+    // A setup failure is read from the same promise when the file reports.
+    const execed = this.#sandbox.ready.then(() => {
+      this.#life.fire('exec');
+    }, () => undefined);
+    // 'close' follows 'exit' once every stdio stream, the channel's included, has ended: nothing the child wrote is left
+    // unread. The status pipe has ended by then too, so a crash is placed in the state the status had reached.
+    const closed = new Promise<void>((resolve) => this.#sandbox.child.once('close', () => resolve()));
+    this.#gone = this.#sandbox.exited.then(
+      (status) => Promise.all([closed, execed]).then(() => this.#end(status)),
+      (error: unknown) => this.#end(error instanceof Error ? error : new Error(String(error))),
+    );
+    // run() awaits it and sees a rejection (a bug of ours); a file that is never run must not make it an unhandled one.
+    this.#gone.catch(() => undefined);
     const config = { ...test.context.config, cacheDirectory: plan.cacheDirectory };
     const prepare: PrepareRequest = { type: 'prepare', globalConfig: ctx.globalConfig, config, moduleMap: ctx.moduleMap, modules: jestModules(), ...(transformKeys ? { transformKeys } : {}) };
     this.#channel.send(prepare);
@@ -226,86 +252,116 @@ export class SandboxedFile {
 
   /**
    * Test code can write to the channel, so anything may arrive here: only
-   * well-formed messages count, the first outcome wins, events only ever
-   * describe this file, and a reporter that chokes on forged event data
-   * fails this file rather than the run.
+   * well-formed messages count, the first outcome wins, events and results
+   * count only while the file runs and only ever describe this file, and a
+   * reporter that chokes on forged event data fails this file rather than
+   * the run.
    */
   #receive(raw: unknown): void {
     const message = parseChildMessage(raw);
     if (message === undefined || this.#outcome !== undefined) return;
-    if (message.type === 'loaded') {
-      this.#loadedAt = performance.timeOrigin + performance.now();
-    } else if (message.type === 'test-case-start' || message.type === 'test-case-result') {
-      if (message.args[0] !== this.#test.path) return;
-      const name = message.type;
-      let args: TestEvents[typeof name];
-      try {
-        args = this.#guard.caseEvent(name, message.args[1]);
-      } catch (error) {
-        this.#outcome = { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: the sandbox sent a malformed ${name} event for ${this.#test.path}: ${error instanceof Error ? error.message : String(error)}`)) };
+    switch (message.type) {
+      case 'loaded':
+        this.#loadedAt ??= now();
+        this.#life.fire('loaded');
+        // Handed over already: the child starts the file the moment Jest is loaded.
+        if (this.#request !== undefined && this.#life.state === 'ready') this.#life.fire('run');
         return;
-      }
-      this.#relay = this.#relay.then(() => this.#ctx.emit(name, args)).catch((error: unknown) => {
-        this.#outcome ??= { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: a ${name} event from the sandbox could not be reported: ${error instanceof Error ? error.message : String(error)}`)) };
-      });
-    } else {
-      this.#outcome = message;
+      case 'test-case-start':
+      case 'test-case-result':
+        if (this.#life.state === 'running' && message.args[0] === this.#test.path) this.#relayCaseEvent(message.type, message.args[1]);
+        return;
+      case 'result':
+        // Before the child had its file, a result cannot be about it.
+        if (this.#life.state === 'running') this.#outcome = message;
+        return;
+      case 'failure':
+        // Also before the file ran: the child could not load Jest, and says why.
+        this.#outcome = message;
+        return;
     }
   }
 
-  /** A frame that breaks the protocol: nothing more from this child can be trusted, so it ends here. */
-  #breakChannel(reason: string): void {
-    this.#channelBroken ??= `mount-sandbox: the sandboxed test process sent ${reason} on its channel to the runner, so its sandbox was killed and ${this.#test.path} fails; a test (or code it loads) wrote to the runner's channel descriptor`;
+  #relayCaseEvent(name: CaseEvent, info: unknown): void {
+    let args: TestEvents[typeof name];
+    try {
+      args = this.#guard.caseEvent(name, info);
+    } catch (error) {
+      this.#outcome = { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: the sandbox sent a malformed ${name} event for ${this.#test.path}: ${error instanceof Error ? error.message : String(error)}`)) };
+      return;
+    }
+    this.#relay = this.#relay.then(() => this.#ctx.emit(name, args)).catch((error: unknown) => {
+      this.#outcome ??= { type: 'failure', error: toSerializableError(new Error(`mount-sandbox: a ${name} event from the sandbox could not be reported: ${error instanceof Error ? error.message : String(error)}`)) };
+    });
+  }
+
+  /** Ends the sandbox for a reason of the runner's own, which becomes the file's failure. */
+  #kill(reason: KillReason): void {
+    this.#killedFor ??= reason;
     this.#sandbox.kill();
   }
 
+  /** The process is gone: it finished if it reported while running, and died otherwise. */
+  #end(exit: ExitStatus | Error): void {
+    this.#exit = exit;
+    const reported = this.#life.state === 'running' && this.#outcome !== undefined && this.#killedFor === undefined && !(exit instanceof Error);
+    this.#life.fire(reported ? 'finish' : 'die');
+  }
+
   async run(workerId: number): Promise<TestResult> {
-    this.#running = true;
+    if (this.#request !== undefined) throw new SandboxError('internal', `${this.#test.path} was handed to its sandbox twice`);
     const { runnerContext } = this.#ctx;
-    const startedAt = performance.timeOrigin + performance.now();
-    const request: RunRequest = {
+    this.#assignedAt = now();
+    this.#request = {
       type: 'run',
       testPath: this.#test.path,
       workerId,
       ...(runnerContext.changedFiles ? { changedFiles: [...runnerContext.changedFiles] } : {}),
       ...(runnerContext.sourcesRelatedToTestsInChangedFiles ? { sourcesRelatedToTestsInChangedFiles: [...runnerContext.sourcesRelatedToTestsInChangedFiles] } : {}),
     };
-    this.#channel.send(request);
+    // Sent at once, whatever the state: the child chains it on loading Jest, so no round trip is lost.
+    this.#channel.send(this.#request);
+    this.#life.fire('run');
     const limit = this.#plan.options.fileTimeout ?? DEFAULT_FILE_TIMEOUT;
-    let timedOut = false;
-    let result: TestResult | undefined;
     // Jest's testTimeout is a timer, which a synchronous loop never lets fire: only killing the sandbox ends it.
-    const watchdog = limit > 0 ? setTimeout(() => {
-      timedOut = true;
-      this.#sandbox.kill();
-    }, limit) : undefined;
+    const watchdog = limit > 0 ? setTimeout(() => this.#kill({ kind: 'timeout', limit }), limit) : undefined;
+    let result: TestResult | undefined;
     try {
-      const status = await this.#sandbox.exited;
+      await this.#gone;
       clearTimeout(watchdog);
-      if (timedOut) {
-        throw new FileFailure({
-          message: `mount-sandbox: the test file did not finish within ${limit} ms (testEnvironmentOptions.sandbox.fileTimeout), so its sandbox was killed; a synchronous endless loop is the usual cause, which Jest's testTimeout cannot interrupt.${this.#output.trim() ? ` Its last output:\n${this.#output.trimEnd()}` : ''}`,
-          stack: '',
-          type: 'Error',
-        });
-      }
       const report: SetupReport | Error = await this.#sandbox.ready.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
       await this.#relay;
       if (!(report instanceof Error)) this.#noticeFallbacks(report);
-      this.#debugTimings(report instanceof Error ? undefined : report, startedAt);
-      if (this.#channelBroken !== undefined) throw FileFailure.of(this.#channelBroken);
-      const outcome = this.#outcome;
-      if (outcome?.type === 'result') return (result = this.#guard.result(outcome.result));
-      if (outcome?.type === 'failure') throw new FileFailure(this.#guard.failure(outcome.error));
-      if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
-      throw new FileFailure(describeExit(status, this.#output));
+      this.#debugTimings(report instanceof Error ? undefined : report);
+      return (result = this.#resultOrThrow(report));
     } finally {
+      clearTimeout(watchdog);
       this.dispose();
       // Jest saved its snapshots before the child sent the result; after a kill, a .snap may be half written.
       // A snapshot Jest wrote that did not reach the host fails the file (a throw here replaces the return).
-      const problem = this.#settleSnapshots(result !== undefined && !timedOut && !this.#killed);
-      if (problem !== undefined && result !== undefined) throw new FileFailure({ message: problem, stack: '', type: 'Error' });
+      const problem = this.#settleSnapshots(result !== undefined && this.#life.state === 'exited');
+      if (problem !== undefined && result !== undefined) throw FileFailure.of(problem);
     }
+  }
+
+  /** How the file ended, as Jest's result or as the failure that says what happened, and in which state. */
+  #resultOrThrow(report: SetupReport | Error): TestResult {
+    const { state, endedIn = state } = this.#life;
+    const outcome = this.#outcome;
+    if (state === 'exited' && outcome?.type === 'result') return this.#guard.result(outcome.result);
+    if (state === 'disposed') throw FileFailure.of(`mount-sandbox: ${this.#test.path} was ended by the runner ${describeState(endedIn)} (the run was interrupted or is over)`);
+    const killed = this.#killedFor;
+    if (killed?.kind === 'timeout') {
+      throw FileFailure.of(`mount-sandbox: the test file did not finish within ${killed.limit} ms (testEnvironmentOptions.sandbox.fileTimeout), so its sandbox was killed ${describeState(endedIn)}; a synchronous endless loop is the usual cause, which Jest's testTimeout cannot interrupt.${this.#output.trim() ? ` Its last output:\n${this.#output.trimEnd()}` : ''}`);
+    }
+    if (killed?.kind === 'channel') {
+      throw FileFailure.of(`mount-sandbox: the sandboxed test process sent ${killed.reason} on its channel to the runner, so its sandbox was killed ${describeState(endedIn)} and ${this.#test.path} fails; a test (or code it loads) wrote to the runner's channel descriptor`);
+    }
+    if (outcome?.type === 'failure') throw new FileFailure(this.#guard.failure(outcome.error));
+    if (this.#exit instanceof Error) throw this.#exit;
+    if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
+    if (this.#exit === undefined) throw new SandboxError('internal', `${this.#test.path} ended in state "${state}" without an exit status`);
+    throw new FileFailure(describeExit(this.#exit, this.#output, endedIn));
   }
 
   /** Copies this file's .snap back from the scratch folder (or only drops the folder), and says what it left out. */
@@ -328,33 +384,29 @@ export class SandboxedFile {
     }
   }
 
-  #debugTimings(report: SetupReport | undefined, startedAt: number): void {
+  #debugTimings(report: SetupReport | undefined): void {
     if (!debugEnabled()) return;
-    const end = performance.timeOrigin + performance.now();
+    const end = now();
     const t = report?.timings;
     const loaded = this.#loadedAt;
+    const startedAt = this.#assignedAt ?? end;
     const stats = this.#outcome?.type === 'result' ? this.#outcome.stats : undefined;
     debug(`${path.relative(process.cwd(), this.#test.path)}: ` + (t
       ? `launch→init ${(t.initStartedAt - this.#sandbox.launchedAt).toFixed(0)} ms, mounts ${t.mountMs.toFixed(1)} ms, ` +
         `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loaded ? (loaded - t.execAt).toFixed(0) : '?'} ms, ` +
         `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
-      : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms` +
+      : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms, ended ${this.#life.state} ${describeState(this.#life.endedIn ?? this.#life.state)}` +
       (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : ''));
   }
 
-  /** Ends the sandbox and everything in it; safe to call twice. */
+  /** Ends the sandbox and everything in it, whatever state it is in; safe to call twice. */
   dispose(): void {
-    const child = this.#sandbox.child;
-    if (child.exitCode === null && child.signalCode === null) this.#killed = true;
+    this.#life.fire('dispose');
     this.#untrack();
     this.#sandbox.kill();
     this.#channel.close();
     // A file that never ran, or was interrupted: its scratch folder goes once nothing can write there any more.
     const scratch = this.#plan.snapshots;
-    if (scratch) void this.#sandbox.exited.then(() => undefined, () => undefined).then(() => settleScratch(scratch, false, 'none'));
-  }
-
-  get running(): boolean {
-    return this.#running;
+    if (scratch) void this.#gone.then(() => undefined, () => undefined).then(() => settleScratch(scratch, false, 'none'));
   }
 }
