@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { formatError } from '../shared/errors';
 import { detectHostSupport, type HostSupport } from './host-support';
-import type { SandboxProcess } from './launcher';
 import { nodeModulesCachingHost } from './host-view';
 import { findTools } from './tools';
 import { isSandboxed } from './file-plan';
@@ -18,6 +17,7 @@ import { jestModules } from '../shared/jest-modules';
 import { OnceLines } from './output-dedupe';
 import { toSerializableError } from '../shared/jest-protocol';
 import { FileFailure } from './file-failure';
+import { SandboxPool } from './sandbox-pool';
 import { SandboxedFile, type FileRunContext } from './sandboxed-file';
 import { ALLOW_SWITCH, splitUnsandboxed } from './unsandboxed';
 
@@ -52,7 +52,6 @@ export default class MountSandboxRunner {
   readonly #globalConfig: Config.GlobalConfig;
   readonly #context: TestRunnerContext;
   readonly #events = new Events();
-  readonly #running = new Set<SandboxProcess>();
 
   constructor(globalConfig: Config.GlobalConfig, context: TestRunnerContext = {}) {
     this.#globalConfig = globalConfig;
@@ -103,13 +102,6 @@ export default class MountSandboxRunner {
     }
     if (support.note) process.stderr.write(`mount-sandbox: ${support.note}\n`);
 
-    const running = new Set<SandboxedFile>();
-    const waiting: Array<Promise<SandboxedFile>> = [];
-    const stopOnInterrupt = watcher.on('change', (state: { interrupted?: boolean }) => {
-      if (!state.interrupted) return;
-      for (const file of running) file.dispose();
-      for (const file of waiting) void file.then((f) => f.dispose(), () => undefined);
-    });
     const moduleMaps = new Map<string, FileRunContext['moduleMap']>();
     const createdDirs = new Set<string>();
     const noticed = new Set<string>();
@@ -137,10 +129,6 @@ export default class MountSandboxRunner {
           process.stderr.write(`mount-sandbox: ${line}\n`);
         },
         emit: (name, args) => this.#events.emit(name, args),
-        track: (sandbox) => {
-          this.#running.add(sandbox);
-          return () => this.#running.delete(sandbox);
-        },
       };
     };
 
@@ -150,48 +138,35 @@ export default class MountSandboxRunner {
     // Sandboxes launched ahead of a free slot: their Node starts and loads Jest while other files run.
     // MOUNT_SANDBOX_PRELAUNCH=0 turns it off, to measure what it saves (bench/).
     const lookahead = process.env.MOUNT_SANDBOX_PRELAUNCH === '0' ? 0 : Math.max(1, Math.min(concurrency, os.availableParallelism()));
-    const queue = tests.map((test) => ({ test, file: undefined as Promise<SandboxedFile> | undefined }));
-    let next = 0;
-    const topUp = (): void => {
-      for (let i = next; i < queue.length && waiting.length < lookahead && !watcher.isInterrupted(); i++) {
-        const entry = queue[i];
-        if (entry.file !== undefined) continue;
-        const launched = SandboxedFile.launch(entry.test, contextFor(entry.test));
-        launched.catch(() => undefined);
-        entry.file = launched;
-        waiting.push(launched);
-      }
-    };
+    const pool = new SandboxPool(tests, (test: Test) => SandboxedFile.launch(test, contextFor(test)), lookahead);
+    const stopOnInterrupt = watcher.on('change', (state: { interrupted?: boolean }) => {
+      if (state.interrupted) pool.close();
+    });
     const worker = async (workerId: number): Promise<void> => {
-      while (next < queue.length && !watcher.isInterrupted()) {
-        const entry = queue[next++];
-        entry.file ??= SandboxedFile.launch(entry.test, contextFor(entry.test));
-        const index = waiting.indexOf(entry.file);
-        if (index >= 0) waiting.splice(index, 1);
-        topUp();
-        await this.#events.emit('test-file-start', [entry.test]);
+      while (!watcher.isInterrupted()) {
+        const next = pool.take();
+        if (next === undefined) return;
+        pool.topUp();
+        const { item: test, file } = next;
+        await this.#events.emit('test-file-start', [test]);
         try {
-          const file = await entry.file;
-          running.add(file);
-          try {
-            const result = await file.run(workerId);
-            await this.#events.emit('test-file-success', [entry.test, result]);
-          } finally {
-            running.delete(file);
-          }
+          const result = await (await file).run(workerId);
+          await this.#events.emit('test-file-success', [test, result]);
         } catch (error) {
           if (watcher.isInterrupted()) return;
-          await this.#events.emit('test-file-failure', [entry.test, failureOf(error)]);
+          await this.#events.emit('test-file-failure', [test, failureOf(error)]);
+        } finally {
+          pool.release(test);
         }
       }
     };
     try {
-      topUp();
+      pool.topUp();
       await Promise.all(Array.from({ length: Math.min(concurrency, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
       stopOnInterrupt();
-      for (const launched of waiting) void launched.then((f) => f.dispose(), () => undefined);
-      for (const sandbox of this.#running) sandbox.kill();
+      // Files launched ahead that no worker took (an interrupt, --bail), and any left by an error: none outlives the run.
+      pool.close();
       for (const dir of createdDirs) {
         try {
           fs.rmdirSync(dir);

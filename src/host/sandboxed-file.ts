@@ -49,7 +49,6 @@ export interface FileRunContext {
   stderrOnce: OnceLines;
   /** Says a one-line notice once per run. */
   notice(key: string, line: string): void;
-  track(sandbox: SandboxProcess): () => void;
 }
 
 /** Why the runner killed a sandbox itself: that, not whatever the child reported, is the file's failure. */
@@ -159,7 +158,6 @@ export class SandboxedFile {
   readonly #ctx: FileRunContext;
   readonly #plan: FilePlan;
   readonly #sandbox: SandboxProcess;
-  readonly #untrack: () => void;
   readonly #channel: RunnerChannel;
   readonly #guard: ResultGuard;
   readonly #life = new FileLifecycle();
@@ -195,7 +193,6 @@ export class SandboxedFile {
       stdio: 'pipe',
       channel: true,
     });
-    this.#untrack = ctx.track(this.#sandbox);
     if (debugEnabled()) debug(`${path.relative(process.cwd(), test.path)} runs in the sandbox of:\n  ${equivalentCommand(test, plan)}`);
     for (const stream of [this.#sandbox.child.stdout, this.#sandbox.child.stderr]) {
       const isStdout = stream === this.#sandbox.child.stdout;
@@ -402,7 +399,6 @@ export class SandboxedFile {
   /** Ends the sandbox and everything in it, whatever state it is in; safe to call twice. */
   dispose(): void {
     this.#life.fire('dispose');
-    this.#untrack();
     this.#sandbox.kill();
     this.#channel.close();
     // A file that never ran, or was interrupted: its scratch folder goes once nothing can write there any more.
