@@ -36,10 +36,6 @@ export class RunnerChannel {
     stream.on('error', () => undefined);
   }
 
-  get broken(): boolean {
-    return this.#broken;
-  }
-
   send(message: ParentMessage): void {
     if (this.#stream.destroyed || !this.#stream.writable) return;
     this.#stream.write(encodeFrame(encodeMessage(message)));
@@ -67,7 +63,13 @@ export class RunnerChannel {
         this.#break(new FrameError(`a frame of ${frame.length} bytes that is not JSON`));
         return;
       }
-      this.#handlers.message(raw);
+      try {
+        this.#handlers.message(raw);
+      } catch (error) {
+        // A bug of ours in handling it: thrown from a stream callback it would end Jest's whole run, not this file.
+        this.#break(new FrameError(`a message the runner failed to handle (${error instanceof Error ? error.message : String(error)})`));
+        return;
+      }
       if (this.#broken) return;
     }
   }
