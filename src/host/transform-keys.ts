@@ -19,7 +19,7 @@ import type { TestRunnerContext } from 'jest-runner';
 import { isUnder } from '../shared/paths';
 import type { FilePlan } from './file-plan';
 import { jestModules } from '../shared/jest-modules';
-import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from '../shared/transform-key-format';
+import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, shapeOf, type ScriptTransformerInternals, type TransformerShape, type TransformKeys } from '../shared/transform-key-format';
 
 export type { TransformKeys } from '../shared/transform-key-format';
 
@@ -60,6 +60,7 @@ interface Memo {
 interface KeyMaker {
   transformer: ScriptTransformerInternals;
   lazy: boolean;
+  shapes: TransformerShape[];
   configHash: string;
   roots: string[];
   /** Per file and env, for this run: the key made, valid while the file's stat and the options are unchanged. */
@@ -96,7 +97,9 @@ async function keyMaker(config: Config.ProjectConfig, run: TestRunnerContext): P
           return path.resolve(root);
         }
       });
-      return { transformer, lazy: config.transform.every(([, modulePath, options]) => loadsSynchronously(modulePath, options)), configHash: sha1(transformer._cache.configString), roots, memo: new Map() };
+      const shapes = config.transform.map(([, modulePath, options]) => shapeIfLazy(modulePath, options));
+      const lazy = shapes.every((shape) => shape !== undefined);
+      return { transformer, lazy, shapes: lazy ? (shapes as TransformerShape[]) : [], configHash: sha1(transformer._cache.configString), roots, memo: new Map() };
     })().catch(() => undefined);
     makers.set(id, maker);
   }
@@ -104,22 +107,24 @@ async function keyMaker(config: Config.ProjectConfig, run: TestRunnerContext): P
 }
 
 /**
- * Whether the child may load this transformer on first use, inside a
- * synchronous transform, as Jest's loadTransformers would have loaded it:
- * a CommonJS module (Jest imports ESM ones) whose factory, if any, is not
- * async, and which Jest accepts as a transformer. Asked of the module Jest's
- * own scheduler has loaded in this process already.
+ * What the child's stand-in must answer for this transformer without loading
+ * it, or undefined when the child may not load it on first use: only a
+ * CommonJS module (Jest imports ESM ones) whose factory, if any, is not
+ * async, and which Jest accepts as a transformer, can be loaded inside a
+ * synchronous transform, as Jest's loadTransformers would have loaded it.
+ * Asked of the module Jest's own scheduler has loaded in this process already.
  */
-function loadsSynchronously(modulePath: string, options: unknown): boolean {
-  if (/\.m[jt]s$/.test(modulePath)) return false;
+function shapeIfLazy(modulePath: string, options: unknown): TransformerShape | undefined {
+  if (/\.m[jt]s$/.test(modulePath)) return undefined;
   try {
     const required = require(modulePath) as { __esModule?: boolean; default?: unknown } | null;
     let transformer = (required?.__esModule ? required.default : required) as Record<string, unknown> | null | undefined;
     if (typeof transformer?.createTransformer === 'function') transformer = (transformer.createTransformer as (o: unknown) => Record<string, unknown>)(options);
-    if (transformer == null || typeof transformer.then === 'function') return false;
-    return typeof transformer.process === 'function' || typeof transformer.processAsync === 'function';
+    if (transformer == null || typeof transformer.then === 'function') return undefined;
+    const shape = shapeOf(transformer);
+    return shape.includes('process') || shape.includes('processAsync') ? shape : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -153,20 +158,48 @@ function filesOf(test: Test): string[] {
   return [...seen];
 }
 
-/** The options jest-runtime passes when a CommonJS test file, setup file or module is required (see its runTest and Runtime). */
-function requireOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext): Record<string, unknown> {
+/** The coverage part of the options jest-runtime passes with every transform (its _getFullTransformationOptions). */
+function coverageOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext): Record<string, unknown> {
   return {
-    isInternalModule: false,
-    supportsDynamicImport: typeof (vm as { SyntheticModule?: unknown }).SyntheticModule === 'function',
-    supportsExportNamespaceFrom: false,
-    supportsStaticESM: false,
-    supportsTopLevelAwait: false,
     changedFiles: runnerContext.changedFiles,
     collectCoverage: globalConfig.collectCoverage,
     collectCoverageFrom: globalConfig.collectCoverageFrom,
     coverageProvider: globalConfig.coverageProvider,
     globalRootDir: globalConfig.rootDir,
     sourcesRelatedToTestsInChangedFiles: runnerContext.sourcesRelatedToTestsInChangedFiles,
+  };
+}
+
+/**
+ * The options jest-runtime transforms a file with: those of a CommonJS
+ * require (its defaultTransformOptions), or, for a file it loads as an ES
+ * module, its ESM_TRANSFORM_OPTIONS. A guess wrong for another Jest costs a
+ * miss, never a wrong key: the child compares the options' hash.
+ */
+function requireOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext, esm: boolean): Record<string, unknown> {
+  return {
+    isInternalModule: false,
+    supportsDynamicImport: esm || typeof (vm as { SyntheticModule?: unknown }).SyntheticModule === 'function',
+    supportsExportNamespaceFrom: esm,
+    supportsStaticESM: esm,
+    supportsTopLevelAwait: esm,
+    ...coverageOptions(globalConfig, runnerContext),
+  };
+}
+
+type ShouldLoadAsEsm = (file: string, extensionsToTreatAsEsm: string[]) => boolean;
+
+/** Whether jest-runtime loads `file` as an ES module: jest-resolve's own answer (.mjs, "type": "module", extensionsToTreatAsEsm). */
+function esmTest(test: Test): (file: string) => boolean {
+  const resolverClass = (test.context.resolver as unknown as { constructor: { unstable_shouldLoadAsEsm?: ShouldLoadAsEsm } }).constructor;
+  const shouldLoadAsEsm = resolverClass.unstable_shouldLoadAsEsm;
+  const extensions = test.context.config.extensionsToTreatAsEsm;
+  return (file) => {
+    try {
+      return typeof shouldLoadAsEsm === 'function' && shouldLoadAsEsm(file, extensions);
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -226,7 +259,7 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
   const maker = await keyMaker(config, runnerContext);
   if (!maker) return undefined;
   const { transformer } = maker;
-  const base = requireOptions(globalConfig, runnerContext);
+  const isEsm = esmTest(test);
   const { shouldInstrument } = transformModule();
   const environment = envHash(env);
   const entries: TransformKeys['entries'] = [];
@@ -243,6 +276,7 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
       if (!stat.isFile() || !maker.roots.some((root) => real === root || isUnder(real, root))) continue;
       // Only files a transformer claims: for the others the child loads nothing anyway.
       if (!transformer.shouldTransform(real) || transformer._getTransformPatternAndPath(real) === undefined) continue;
+      const base = requireOptions(globalConfig, runnerContext, isEsm(real));
       const options = { ...base, instrument: globalConfig.coverageProvider === 'babel' && shouldInstrument(real, base, transformer._config) };
       const hashOfOptions = optionsHash(options);
       if (hashOfOptions === undefined) continue;
@@ -263,5 +297,5 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
       }
     }
   });
-  return { configHash: maker.configHash, envHash: environment, lazy: maker.lazy, entries };
+  return { configHash: maker.configHash, envHash: environment, lazy: maker.lazy, shapes: maker.shapes, entries };
 }
