@@ -18,6 +18,7 @@ import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
 import { isUnder } from '../shared/paths';
 import type { FilePlan } from './file-plan';
+import { writesToHost } from './mount-roles';
 import { jestModules } from '../shared/jest-modules';
 import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, shapeOf, type ScriptTransformerInternals, type TransformerShape, type TransformKeys } from '../shared/transform-key-format';
 
@@ -222,10 +223,6 @@ function withEnv<T>(env: NodeJS.ProcessEnv, compute: () => T): T {
  */
 const tainted = new WeakSet<TestRunnerContext>();
 
-function writesToHost(plan: FilePlan): boolean {
-  return plan.spec.mounts.some((op) => op.type === 'bind' && op.dest !== plan.cacheDirectory && !/^(inline )?snapshots of /.test(op.origin ?? ''));
-}
-
 export interface KeyRequest {
   test: Test;
   plan: FilePlan;
@@ -244,7 +241,7 @@ export interface KeyRequest {
  */
 export async function transformKeysFor(request: KeyRequest): Promise<TransformKeys | undefined> {
   const { test, plan, config, env, globalConfig, runnerContext } = request;
-  if (writesToHost(plan)) tainted.add(runnerContext);
+  if (writesToHost(plan.spec)) tainted.add(runnerContext);
   // Watch mode keeps this process, and with it a transformer's module-level caches, across runs: stay out.
   if (process.env.MOUNT_SANDBOX_TRANSFORM_KEYS === '0' || config.transform.length === 0 || globalConfig.watch || globalConfig.watchAll || tainted.has(runnerContext)) return undefined;
   try {
