@@ -9,10 +9,10 @@
 //   getCacheKey or getCacheKeyAsync, which Jest tests before a cache hit
 //   too (canTransformSync, for every ES module), it answers from what Jest's
 //   process saw of the same transformer, and loads it only when one is called;
-// - _getCacheKey and _getCacheKeyAsync answer from the keys Jest's process made, when the file's
-//   content, its realpath, the transform options, the config and the
-//   environment are exactly those the key was made for, and otherwise asks
-//   the transformer, as Jest does.
+// - _getCacheKey (and _getCacheKeyAsync) answer from the keys Jest's
+//   process made, when the file's content, its realpath, the transform
+//   options, the config and the environment are exactly those the key was
+//   made for, and otherwise ask the transformer, as Jest does.
 // A hit thus costs a sha1 of the file; a miss costs what it costs in Jest.
 import path from 'node:path';
 import { envHash, optionsHash, SHAPE_METHODS, sha1, shapeOf, type ScriptTransformerInternals, type ShapeMethod, type TransformerShape, type TransformKeys } from '../shared/transform-key-format';
