@@ -170,4 +170,17 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
     await greeting('howdy', true);
     await greeting('howdy', false);
   }, 300_000);
+
+  test('manual mocks, beside a module and at the root, are keyed too: a warm run loads no transformer', async () => {
+    const dir = copyFixture('transform-mocks');
+    const args = cacheFor(dir);
+    for (const warm of [false, true]) {
+      const run = await runJest(user, dir, args, DEBUG);
+      expect(run.code).toBe(0);
+      passed(run.results);
+      // The test file and the two mocks; the real src/thing.js is keyed but never loaded.
+      expect(keyStats(run)).toEqual([expect.objectContaining({ hits: 3, misses: 0 })]);
+      if (warm) expectNoTransformerLoaded(run);
+    }
+  }, 120_000);
 });

@@ -34,6 +34,7 @@ type HasteFS = { getDependencies(file: string): string[] | null };
 type Resolver = {
   isCoreModule(name: string): boolean;
   resolveModule(from: string, name: string, options?: { conditions?: string[] }): string;
+  getMockModule?(from: string, name: string): string | null;
 };
 
 /** How many files one test file may bring into the plan; beyond, the child computes keys itself. */
@@ -129,7 +130,28 @@ function shapeIfLazy(modulePath: string, options: unknown): TransformerShape | u
   }
 }
 
-/** The test file, its setup files, and every project file they import, as Jest's haste map knows them. */
+/**
+ * A manual mock Jest would load for `name` required from `file`, as
+ * jest-runtime finds one: a root `__mocks__` entry in the haste map, or a
+ * `__mocks__` folder beside the resolved module. Keyed whether or not the
+ * test mocks it: a mock that is loaded is otherwise a miss on every run.
+ */
+function manualMocks(resolver: Resolver, file: string, name: string, resolved: string | undefined): string[] {
+  const mocks: string[] = [];
+  try {
+    const root = resolver.getMockModule?.(file, name);
+    if (root) mocks.push(root);
+  } catch {
+    // No mock for it: nothing to key.
+  }
+  if (resolved !== undefined) {
+    const sibling = path.join(path.dirname(resolved), '__mocks__', path.basename(resolved));
+    if (fs.existsSync(sibling)) mocks.push(sibling);
+  }
+  return mocks;
+}
+
+/** The test file, its setup files, every project file they import, and their manual mocks, as Jest's haste map knows them. */
 function filesOf(test: Test): string[] {
   const { config } = test.context;
   const hasteFS = test.context.hasteFS as unknown as HasteFS;
@@ -147,12 +169,14 @@ function filesOf(test: Test): string[] {
       dependencies = null;
     }
     for (const name of dependencies ?? []) {
+      let resolved: string | undefined;
       try {
-        if (resolver.isCoreModule(name)) continue;
-        const resolved = resolver.resolveModule(file, name, { conditions: undefined });
-        if (!seen.has(resolved)) queue.push(resolved);
+        if (!resolver.isCoreModule(name)) resolved = resolver.resolveModule(file, name, { conditions: undefined });
       } catch {
-        // Unresolvable here: the child resolves it, or fails, as Jest does.
+        // Unresolvable here: the child resolves it, or fails, as Jest does (a root mock may still stand in).
+      }
+      for (const found of [...(resolved !== undefined ? [resolved] : []), ...manualMocks(resolver, file, name, resolved)]) {
+        if (!seen.has(found)) queue.push(found);
       }
     }
   }
