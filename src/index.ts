@@ -6,7 +6,7 @@ import type MountSandboxEnvironment from './inside/environment';
 
 export { sandbox, describeSandbox, type SandboxInfo } from './inside/sandbox-info';
 export { SandboxError, isSandboxError } from './shared/errors';
-export type { MountOp, SandboxSpec, IsolationMode, UidMode, NetworkMode } from './shared/spec';
+export type { MountOp, MountRole, SandboxSpec, IsolationMode, UidMode, NetworkMode } from './shared/spec';
 
 declare const exports: { default: typeof MountSandboxEnvironment };
 Object.defineProperty(exports, 'default', {

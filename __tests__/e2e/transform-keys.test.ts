@@ -34,6 +34,22 @@ function keyStats(run: JestRun): KeyStats[] {
     .map((m) => ({ hits: Number(m[1]), misses: Number(m[2]), loaded: m[3] }));
 }
 
+/** The npm packages each sandboxed child loaded with require(), whoever loaded them: the transformer's own line could miss one. */
+function packagesLoaded(run: JestRun): string[][] {
+  return [...run.stderr.matchAll(/packages loaded in the child: (.*)/g)].map((m) => m[1].split(', '));
+}
+
+/** What a transformer pulls in, that a child must not have loaded on a hit. */
+const TRANSFORMER_PACKAGES = ['babel-jest', '@babel/core', 'ts-jest', 'typescript'];
+
+function expectNoTransformerLoaded(run: JestRun): void {
+  const lists = packagesLoaded(run);
+  expect(lists.length).toBeGreaterThan(0);
+  // Jest itself is there: the list is real, not empty for want of a debug line.
+  for (const packages of lists) expect(packages).toEqual(expect.arrayContaining(['jest-runtime']));
+  for (const packages of lists) expect(packages.filter((name) => TRANSFORMER_PACKAGES.includes(name))).toEqual([]);
+}
+
 function passed(results: FormattedTestResults): void {
   expect(Object.values(outcomes(results))).toEqual(expect.arrayContaining(['passed']));
   expect(Object.values(outcomes(results)).every((status) => status === 'passed')).toBe(true);
@@ -55,7 +71,10 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
       const [stats] = keyStats(run);
       expect(stats).toEqual(expect.objectContaining({ hits: 2, misses: 0 }));
       if (transformerLoaded) expect(stats.loaded).toMatch(/babel-jest/);
-      else expect(stats.loaded).toBe('none');
+      else {
+        expect(stats.loaded).toBe('none');
+        expectNoTransformerLoaded(run);
+      }
     };
     // Cold cache: keys from Jest's process, the transform itself in the sandbox.
     await flavour('vanilla', true);
@@ -102,6 +121,7 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
     expect(warm.code).toBe(0);
     expect(warm.stderr).toContain('coverage run sandboxed=true');
     expect(keyStats(warm)).toEqual([{ hits: 2, misses: 0, loaded: 'none' }]);
+    expectNoTransformerLoaded(warm);
     // Statement, branch and function counts and their source locations, all of them.
     expect(coverage(sandboxedDir)).toEqual(coverage(plainDir));
     expect(Object.keys(coverage(sandboxedDir) as object)).toEqual([path.join('src', 'grade.js')]);
@@ -118,7 +138,10 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
       const [stats] = keyStats(run);
       expect(stats).toEqual(expect.objectContaining({ hits: 2, misses: 0 }));
       if (transformerLoaded) expect(stats.loaded).toMatch(/ts-jest/);
-      else expect(stats.loaded).toBe('none');
+      else {
+        expect(stats.loaded).toBe('none');
+        expectNoTransformerLoaded(run);
+      }
     };
     await native('true', true);
     await native('true', false);
@@ -126,4 +149,38 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
     await native('false', true);
     await native('false', false);
   }, 300_000);
+
+  test('ES modules through babel-jest: a hit loads nothing, though Jest asks the transformer about itself first; a changed babel.config.cjs gives the new transform', async () => {
+    const dir = copyFixture('transform-esm');
+    const args = cacheFor(dir);
+    const env = { ...DEBUG, NODE_OPTIONS: '--experimental-vm-modules' };
+    const greeting = async (expected: string, transformerLoaded: boolean): Promise<void> => {
+      const run = await runJest(user, dir, args, env);
+      expect(run.code).toBe(0);
+      passed(run.results);
+      expect(printed(run, 'GREETING')).toEqual([`${expected} world`]);
+      // ES modules are keyed with Jest's ESM transform options, not a require's.
+      expect(keyStats(run)).toEqual([expect.objectContaining({ hits: 2, misses: 0 })]);
+      if (transformerLoaded) expect(packagesLoaded(run)[0]).toEqual(expect.arrayContaining(['babel-jest', '@babel/core']));
+      else expectNoTransformerLoaded(run);
+    };
+    await greeting('hello', true);
+    await greeting('hello', false);
+    fs.writeFileSync(path.join(dir, 'babel.config.cjs'), fs.readFileSync(path.join(dir, 'babel.config.cjs'), 'utf8').replace("const word = 'hello';", "const word = 'howdy';"));
+    await greeting('howdy', true);
+    await greeting('howdy', false);
+  }, 300_000);
+
+  test('manual mocks, beside a module and at the root, are keyed too: a warm run loads no transformer', async () => {
+    const dir = copyFixture('transform-mocks');
+    const args = cacheFor(dir);
+    for (const warm of [false, true]) {
+      const run = await runJest(user, dir, args, DEBUG);
+      expect(run.code).toBe(0);
+      passed(run.results);
+      // The test file and the two mocks; the real src/thing.js is keyed but never loaded.
+      expect(keyStats(run)).toEqual([expect.objectContaining({ hits: 3, misses: 0 })]);
+      if (warm) expectNoTransformerLoaded(run);
+    }
+  }, 120_000);
 });

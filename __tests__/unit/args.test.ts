@@ -32,13 +32,13 @@ describe('parseRunArgs: defaults', () => {
 
 describe('parseRunArgs: options', () => {
   test.each<[string, string[], Partial<RunArgs>]>([
-    ['--ro-bind SRC', ['--ro-bind', '/data'], { mounts: [{ type: 'ro-bind', source: '/data', dest: '/data', origin: '--ro-bind /data' }] }],
-    ['--ro-bind SRC:DST', ['--ro-bind', '/data:/mnt/data'], { mounts: [{ type: 'ro-bind', source: '/data', dest: '/mnt/data', origin: '--ro-bind /data:/mnt/data' }] }],
-    ['--bind relative SRC', ['--bind', 'out'], { mounts: [{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', origin: '--bind out' }] }],
-    ['--bind ../SRC:DST', ['--bind', '../cache:/cache'], { mounts: [{ type: 'bind', source: '/home/u/cache', dest: '/cache', origin: '--bind ../cache:/cache' }] }],
-    ['--bind DST with a colon', ['--bind', '/a:/b:c'], { mounts: [{ type: 'bind', source: '/a', dest: '/b:c', origin: '--bind /a:/b:c' }] }],
-    ['--tmpfs DST', ['--tmpfs', '/scratch'], { mounts: [{ type: 'tmpfs', dest: '/scratch', origin: '--tmpfs /scratch' }] }],
-    ['--tmpfs DST:SIZE', ['--tmpfs', '/scratch:64m'], { mounts: [{ type: 'tmpfs', dest: '/scratch', size: 64 * 1024 ** 2, origin: '--tmpfs /scratch:64m' }] }],
+    ['--ro-bind SRC', ['--ro-bind', '/data'], { mounts: [{ type: 'ro-bind', source: '/data', dest: '/data', role: 'user', origin: '--ro-bind /data' }] }],
+    ['--ro-bind SRC:DST', ['--ro-bind', '/data:/mnt/data'], { mounts: [{ type: 'ro-bind', source: '/data', dest: '/mnt/data', role: 'user', origin: '--ro-bind /data:/mnt/data' }] }],
+    ['--bind relative SRC', ['--bind', 'out'], { mounts: [{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', role: 'user', origin: '--bind out' }] }],
+    ['--bind ../SRC:DST', ['--bind', '../cache:/cache'], { mounts: [{ type: 'bind', source: '/home/u/cache', dest: '/cache', role: 'user', origin: '--bind ../cache:/cache' }] }],
+    ['--bind DST with a colon', ['--bind', '/a:/b:c'], { mounts: [{ type: 'bind', source: '/a', dest: '/b:c', role: 'user', origin: '--bind /a:/b:c' }] }],
+    ['--tmpfs DST', ['--tmpfs', '/scratch'], { mounts: [{ type: 'tmpfs', dest: '/scratch', role: 'user', origin: '--tmpfs /scratch' }] }],
+    ['--tmpfs DST:SIZE', ['--tmpfs', '/scratch:64m'], { mounts: [{ type: 'tmpfs', dest: '/scratch', size: 64 * 1024 ** 2, role: 'user', origin: '--tmpfs /scratch:64m' }] }],
     ['--setenv K=V', ['--setenv', 'A=1'], { setenv: { A: '1' } }],
     ['--setenv K= (empty value)', ['--setenv', 'EMPTY='], { setenv: { EMPTY: '' } }],
     ['--setenv K=V=W keeps later =', ['--setenv', 'OPTS=a=b'], { setenv: { OPTS: 'a=b' } }],
@@ -61,9 +61,9 @@ describe('parseRunArgs: options', () => {
   });
 
   test.each<[string, string, Partial<RunArgs>]>([
-    ['--ro-bind=/data:/d', '--ro-bind=/data:/d', { mounts: [{ type: 'ro-bind', source: '/data', dest: '/d', origin: '--ro-bind /data:/d' }] }],
-    ['--bind=out', '--bind=out', { mounts: [{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', origin: '--bind out' }] }],
-    ['--tmpfs=/t:1g', '--tmpfs=/t:1g', { mounts: [{ type: 'tmpfs', dest: '/t', size: 1024 ** 3, origin: '--tmpfs /t:1g' }] }],
+    ['--ro-bind=/data:/d', '--ro-bind=/data:/d', { mounts: [{ type: 'ro-bind', source: '/data', dest: '/d', role: 'user', origin: '--ro-bind /data:/d' }] }],
+    ['--bind=out', '--bind=out', { mounts: [{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', role: 'user', origin: '--bind out' }] }],
+    ['--tmpfs=/t:1g', '--tmpfs=/t:1g', { mounts: [{ type: 'tmpfs', dest: '/t', size: 1024 ** 3, role: 'user', origin: '--tmpfs /t:1g' }] }],
     ['--setenv=A=B=C splits at the first = only', '--setenv=A=B=C', { setenv: { A: 'B=C' } }],
     ['--unsetenv=X', '--unsetenv=X', { unsetenv: ['X'] }],
     ['--uid=root', '--uid=root', { uid: 'root' }],
@@ -159,7 +159,7 @@ describe('parseCli', () => {
     const parsed = parseCli(['run', '--bind', 'out', 'make'], CWD);
     expect(parsed.kind).toBe('run');
     if (parsed.kind !== 'run') return;
-    expect(parsed.args.mounts).toEqual([{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', origin: '--bind out' }]);
+    expect(parsed.args.mounts).toEqual([{ type: 'bind', source: '/home/u/proj/out', dest: '/home/u/proj/out', role: 'user', origin: '--bind out' }]);
     expect(parsed.args.command).toEqual(['make']);
   });
 

@@ -67,21 +67,21 @@ describe('defaultSpec', () => {
       network: 'host',
       processLimit: 1024,
       mounts: [
-        { type: 'ro-bind', source: '/usr', dest: '/usr', origin: 'default /usr' },
-        { type: 'symlink', target: 'usr/bin', dest: '/bin', origin: 'default /bin' },
-        { type: 'symlink', target: 'usr/sbin', dest: '/sbin', origin: 'default /sbin' },
-        { type: 'symlink', target: 'usr/lib', dest: '/lib', origin: 'default /lib' },
-        { type: 'symlink', target: 'usr/lib64', dest: '/lib64', origin: 'default /lib64' },
-        { type: 'ro-bind', source: '/etc', dest: '/etc', origin: 'default /etc' },
-        { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, origin: 'default /tmp' },
-        { type: 'dir', dest: '/var', mode: 0o755, origin: 'default /var' },
-        { type: 'dir', dest: '/var/tmp', mode: 0o1777, origin: 'default /var/tmp' },
-        { type: 'dir', dest: '/home/u', mode: 0o700, origin: 'default $HOME' },
-        { type: 'dev', dest: '/dev', origin: 'default /dev' },
-        { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: 64 * 1024 ** 2, origin: 'default /dev/shm' },
-        { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
-        { type: 'proc', dest: '/proc', origin: 'default /proc' },
-        { type: 'ro-bind', source: '/home/u/proj', dest: '/home/u/proj', origin: 'default project' },
+        { type: 'ro-bind', source: '/usr', dest: '/usr', role: 'system', origin: 'default /usr' },
+        { type: 'symlink', target: 'usr/bin', dest: '/bin', role: 'system', origin: 'default /bin' },
+        { type: 'symlink', target: 'usr/sbin', dest: '/sbin', role: 'system', origin: 'default /sbin' },
+        { type: 'symlink', target: 'usr/lib', dest: '/lib', role: 'system', origin: 'default /lib' },
+        { type: 'symlink', target: 'usr/lib64', dest: '/lib64', role: 'system', origin: 'default /lib64' },
+        { type: 'ro-bind', source: '/etc', dest: '/etc', role: 'system', origin: 'default /etc' },
+        { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, role: 'tmp', origin: 'default /tmp' },
+        { type: 'dir', dest: '/var', mode: 0o755, role: 'tmp', origin: 'default /var' },
+        { type: 'dir', dest: '/var/tmp', mode: 0o1777, role: 'tmp', origin: 'default /var/tmp' },
+        { type: 'dir', dest: '/home/u', mode: 0o700, role: 'home', origin: 'default $HOME' },
+        { type: 'dev', dest: '/dev', role: 'dev', origin: 'default /dev' },
+        { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: 64 * 1024 ** 2, role: 'dev', origin: 'default /dev/shm' },
+        { type: 'mqueue', dest: '/dev/mqueue', role: 'dev', origin: 'default /dev/mqueue' },
+        { type: 'proc', dest: '/proc', role: 'proc', origin: 'default /proc' },
+        { type: 'ro-bind', source: '/home/u/proj', dest: '/home/u/proj', role: 'project', origin: 'default project' },
       ],
       cwd: '/home/u/proj',
       env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/home/u' },
@@ -115,7 +115,7 @@ describe('defaultSpec', () => {
       ['a symlinked prefix directory: its real path', { '/opt/node-v20/bin/node': 'file', '/opt/node': '-> node-v20' }, '/opt/node/bin/node', 'ro-bind /opt/node-v20'],
     ])('%s', (_name, extra, execPath, expected) => {
       const spec = defaultSpec(new FakeHost({ ...MERGED_USR, ...extra }), facts({ execPath }));
-      const added = spec.mounts.filter((op) => op.origin === 'default node prefix').map(brief);
+      const added = spec.mounts.filter((op) => op.role === 'toolchain').map(brief);
       expect(added).toEqual(expected === undefined ? [] : [expected]);
     });
 
@@ -157,10 +157,10 @@ describe('defaultSpec', () => {
     test('reached through a symlinked path: bound at its real path and at the symlinked one, cwd stays symlinked', () => {
       const host = new FakeHost({ ...MERGED_USR, '/data/proj/package.json': 'file', '/home/u/proj': '-> /data/proj' });
       const spec = defaultSpec(host, facts({ projectDir: '/home/u/proj' }));
-      const project = spec.mounts.filter((op) => op.origin?.startsWith('default project'));
+      const project = spec.mounts.filter((op) => op.role === 'project');
       expect(project).toEqual([
-        { type: 'ro-bind', source: '/data/proj', dest: '/data/proj', origin: 'default project' },
-        { type: 'ro-bind', source: '/data/proj', dest: '/home/u/proj', origin: 'default project (symlinked path)' },
+        { type: 'ro-bind', source: '/data/proj', dest: '/data/proj', role: 'project', origin: 'default project' },
+        { type: 'ro-bind', source: '/data/proj', dest: '/home/u/proj', role: 'project', origin: 'default project (symlinked path)' },
       ]);
       expect(spec.cwd).toBe('/home/u/proj');
       const mounts = spec.mounts.map(brief);
@@ -189,8 +189,8 @@ describe('defaultSpec', () => {
       ['/var/tmp', false],
     ])('home %j gets a directory op: %s', (home, expected) => {
       const spec = defaultSpec(new FakeHost(MERGED_USR), facts({ home }));
-      const homeOps = spec.mounts.filter((op) => op.origin === 'default $HOME');
-      expect(homeOps).toEqual(expected ? [{ type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' }] : []);
+      const homeOps = spec.mounts.filter((op) => op.role === 'home');
+      expect(homeOps).toEqual(expected ? [{ type: 'dir', dest: home, mode: 0o700, role: 'home', origin: 'default $HOME' }] : []);
       expect(spec.env.HOME).toBe(home);
     });
 
@@ -235,7 +235,7 @@ describe('defaultSpec', () => {
     test('a scoped package linked to a workspace outside the project is bound at its real path', () => {
       const spec = defaultSpec(new FakeHost(MONOREPO), facts({ projectDir: '/home/u/mono/packages/app' }));
       expect(spec.mounts.filter((op) => op.dest === '/home/u/mono/packages/lib')).toEqual([
-        { type: 'ro-bind', source: '/home/u/mono/packages/lib', dest: '/home/u/mono/packages/lib', origin: 'default linked package @scope/lib' },
+        { type: 'ro-bind', source: '/home/u/mono/packages/lib', dest: '/home/u/mono/packages/lib', role: 'modules', origin: 'default linked package @scope/lib' },
       ]);
     });
 
@@ -313,8 +313,8 @@ describe('defaultSpec', () => {
       '/data/proj/.tmp': 'dir',
       '/home/u/linked': '-> /data/proj',
     };
-    const TMPFS = (dest: string): MountOp => ({ type: 'tmpfs', dest, mode: 0o700, size: DEFAULT_TMP_SIZE, origin: 'default $TMPDIR' });
-    const DIR = (dest: string): MountOp => ({ type: 'dir', dest, mode: 0o700, origin: 'default $TMPDIR' });
+    const TMPFS = (dest: string): MountOp => ({ type: 'tmpfs', dest, mode: 0o700, size: DEFAULT_TMP_SIZE, role: 'tmp', origin: 'default $TMPDIR' });
+    const DIR = (dest: string): MountOp => ({ type: 'dir', dest, mode: 0o700, role: 'tmp', origin: 'default $TMPDIR' });
 
     // [name, TMPDIR, the ops it adds (undefined: TMPDIR is unset), the project's path]
     test.each<[string, string | undefined, MountOp[] | undefined, string]>([
@@ -383,12 +383,12 @@ describe('isUnder', () => {
 
 describe('isCovered', () => {
   const mounts: MountOp[] = [
-    { type: 'ro-bind', source: '/usr', dest: '/usr' },
-    { type: 'bind', source: '/data', dest: '/data' },
-    { type: 'ro-bind', source: '/srv/real', dest: '/srv/alias' },
-    { type: 'tmpfs', dest: '/tmp' },
-    { type: 'dir', dest: '/home/u' },
-    { type: 'symlink', dest: '/bin', target: 'usr/bin' },
+    { type: 'ro-bind', source: '/usr', dest: '/usr', role: 'system' },
+    { type: 'bind', source: '/data', dest: '/data', role: 'user' },
+    { type: 'ro-bind', source: '/srv/real', dest: '/srv/alias', role: 'user' },
+    { type: 'tmpfs', dest: '/tmp', role: 'tmp' },
+    { type: 'dir', dest: '/home/u', role: 'home' },
+    { type: 'symlink', dest: '/bin', target: 'usr/bin', role: 'system' },
   ];
 
   test.each<[string, boolean]>([
@@ -407,7 +407,7 @@ describe('isCovered', () => {
   });
 
   test('a bind of / covers everything', () => {
-    expect(isCovered([{ type: 'ro-bind', source: '/', dest: '/' }], '/any/where')).toBe(true);
+    expect(isCovered([{ type: 'ro-bind', source: '/', dest: '/', role: 'system' }], '/any/where')).toBe(true);
   });
 
   test('nothing is covered by no mounts', () => {
@@ -425,7 +425,7 @@ describe('visibilityMounts', () => {
     '/srv/pkg/index.js': 'file',
     '/home/u/pkg': '-> /srv/pkg',
   });
-  const base: MountOp[] = [{ type: 'ro-bind', source: '/usr', dest: '/usr' }];
+  const base: MountOp[] = [{ type: 'ro-bind', source: '/usr', dest: '/usr', role: 'system' }];
 
   test.each<[string, string[], string[]]>([
     ['a covered path adds nothing', ['/usr/bin/env'], []],
@@ -441,7 +441,7 @@ describe('visibilityMounts', () => {
   ])('%s', (_name, paths, expected) => {
     const added = visibilityMounts(host, base, paths, 'test origin');
     expect(added.map(brief)).toEqual(expected);
-    for (const op of added) expect(op.origin).toBe('test origin');
+    for (const op of added) expect([op.role, op.origin]).toEqual(['toolchain', 'test origin']);
   });
 
   test('does not modify the mounts it is given', () => {

@@ -230,7 +230,7 @@ describe('the two disagreements of the old rulebooks, now one answer', () => {
     } catch {
       options = false;
     }
-    const spec: SandboxSpec = { rootSize: 1, processLimit: 16, uid: 'same', network: 'host', cwd: '/', env: {}, mounts: [{ type: 'tmpfs', dest: target, size: 128 * 1024 ** 2 }] };
+    const spec: SandboxSpec = { rootSize: 1, processLimit: 16, uid: 'same', network: 'host', cwd: '/', env: {}, mounts: [{ type: 'tmpfs', dest: target, size: 128 * 1024 ** 2, role: 'user' }] };
     let engine = true;
     try {
       validateSpec(spec);

@@ -51,17 +51,17 @@ function parseBind(option: string, value: string, cwd: string): MountOp {
   if (source === '') throw configError(origin, 'expected SRC[:DST] with a non-empty SRC');
   if (dest !== undefined && !path.isAbsolute(dest)) throw configError(origin, `the destination must be absolute, got ${JSON.stringify(dest)}`);
   const src = absolute(source, cwd);
-  return { type: option === '--bind' ? 'bind' : 'ro-bind', source: src, dest: dest ?? src, origin };
+  return { type: option === '--bind' ? 'bind' : 'ro-bind', source: src, dest: dest ?? src, role: 'user', origin };
 }
 
 function parseTmpfs(value: string): MountOp {
   const origin = `--tmpfs ${value}`;
   const [dest, sizeText] = splitPair(value);
   if (!path.isAbsolute(dest)) throw configError(origin, `expected an absolute DST[:SIZE], got ${JSON.stringify(dest)}`);
-  if (sizeText === undefined) return { type: 'tmpfs', dest, origin };
+  if (sizeText === undefined) return { type: 'tmpfs', dest, role: 'user', origin };
   const size = parseSize(sizeText);
   if (size === undefined) throw configError(origin, `malformed size ${JSON.stringify(sizeText)}; expected e.g. 64m, 1g, 512k or bytes`);
-  return { type: 'tmpfs', dest, size, origin };
+  return { type: 'tmpfs', dest, size, role: 'user', origin };
 }
 
 export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {

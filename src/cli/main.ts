@@ -28,7 +28,7 @@ function version(): string {
 function printPlan(spec: SandboxSpec, mode: string): void {
   const lines = [
     `mount-sandbox: mode ${mode}, uid ${spec.uid}, network ${spec.network}${spec.hostname ? `, hostname ${spec.hostname}` : ''}, root tmpfs ${formatSize(spec.rootSize)}, cwd ${spec.cwd}`,
-    ...spec.mounts.map((op, i) => `  ${String(i + 1).padStart(2)}. ${describeOp(op)}${op.origin ? `  [${op.origin}]` : ''}`),
+    ...spec.mounts.map((op, i) => `  ${String(i + 1).padStart(2)}. ${describeOp(op)}  [${op.role}${op.origin ? `: ${op.origin}` : ''}]`),
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
 }

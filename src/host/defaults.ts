@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { DEFAULT_PROCESS_LIMIT, DEFAULT_ROOT_SIZE } from '../options/defaults';
 import { isUnder, realpathOrUndefined } from '../shared/paths';
-import type { BindOp, MountOp, SandboxSpec } from '../shared/spec';
+import type { BindOp, MountOp, MountRole, SandboxSpec } from '../shared/spec';
 
 export { isUnder } from '../shared/paths';
 
@@ -40,19 +40,19 @@ export function isCovered(mounts: readonly MountOp[], p: string): boolean {
   return mounts.some((op) => (op.type === 'ro-bind' || op.type === 'bind' || op.type === 'overlay') && op.source === op.dest && isUnder(p, op.dest));
 }
 
-function roBind(real: string, origin: string): BindOp {
-  return { type: 'ro-bind', source: real, dest: real, origin };
+function roBind(real: string, role: MountRole, origin: string): BindOp {
+  return { type: 'ro-bind', source: real, dest: real, role, origin };
 }
 
 function systemMounts(host: HostView): MountOp[] {
-  const mounts: MountOp[] = [{ type: 'ro-bind', source: '/usr', dest: '/usr', origin: 'default /usr' }];
+  const mounts: MountOp[] = [{ type: 'ro-bind', source: '/usr', dest: '/usr', role: 'system', origin: 'default /usr' }];
   for (const name of USR_ALIASES) {
     const p = `/${name}`;
     const kind = host.kind(p);
-    if (kind === 'symlink') mounts.push({ type: 'symlink', target: host.readlink(p), dest: p, origin: `default ${p}` });
-    else if (kind === 'dir') mounts.push({ type: 'ro-bind', source: p, dest: p, origin: `default ${p}` });
+    if (kind === 'symlink') mounts.push({ type: 'symlink', target: host.readlink(p), dest: p, role: 'system', origin: `default ${p}` });
+    else if (kind === 'dir') mounts.push({ type: 'ro-bind', source: p, dest: p, role: 'system', origin: `default ${p}` });
   }
-  mounts.push({ type: 'ro-bind', source: '/etc', dest: '/etc', origin: 'default /etc' });
+  mounts.push({ type: 'ro-bind', source: '/etc', dest: '/etc', role: 'system', origin: 'default /etc' });
   return mounts;
 }
 
@@ -61,16 +61,16 @@ const FRESH_DIRS = ['/', '/tmp', '/var', '/var/tmp'];
 
 function scratchMounts(home: string): MountOp[] {
   const mounts: MountOp[] = [
-    { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, origin: 'default /tmp' },
-    { type: 'dir', dest: '/var', mode: 0o755, origin: 'default /var' },
-    { type: 'dir', dest: '/var/tmp', mode: 0o1777, origin: 'default /var/tmp' },
-    { type: 'dev', dest: '/dev', origin: 'default /dev' },
-    { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: SHM_SIZE, origin: 'default /dev/shm' },
-    { type: 'mqueue', dest: '/dev/mqueue', origin: 'default /dev/mqueue' },
-    { type: 'proc', dest: '/proc', origin: 'default /proc' },
+    { type: 'tmpfs', dest: '/tmp', mode: 0o1777, size: DEFAULT_TMP_SIZE, role: 'tmp', origin: 'default /tmp' },
+    { type: 'dir', dest: '/var', mode: 0o755, role: 'tmp', origin: 'default /var' },
+    { type: 'dir', dest: '/var/tmp', mode: 0o1777, role: 'tmp', origin: 'default /var/tmp' },
+    { type: 'dev', dest: '/dev', role: 'dev', origin: 'default /dev' },
+    { type: 'tmpfs', dest: '/dev/shm', mode: 0o1777, size: SHM_SIZE, role: 'dev', origin: 'default /dev/shm' },
+    { type: 'mqueue', dest: '/dev/mqueue', role: 'dev', origin: 'default /dev/mqueue' },
+    { type: 'proc', dest: '/proc', role: 'proc', origin: 'default /proc' },
   ];
   // After /tmp, /var and /var/tmp, so that a $HOME below them (common in CI) exists; not one of them itself, which is fresh already.
-  if (!FRESH_DIRS.includes(home)) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, origin: 'default $HOME' });
+  if (!FRESH_DIRS.includes(home)) mounts.splice(3, 0, { type: 'dir', dest: home, mode: 0o700, role: 'home', origin: 'default $HOME' });
   return mounts;
 }
 
@@ -83,7 +83,7 @@ function scratchMounts(home: string): MountOp[] {
  * /proc or /dev, above another mount, or a relative path) it is unset, and
  * temporary files go to /tmp. `undefined`: unset it.
  */
-function tmpdirMounts(host: HostView, mounts: readonly MountOp[], tmpdir: string | undefined, project: readonly string[]): MountOp[] | undefined {
+function tmpdirMounts(host: HostView, mounts: readonly MountOp[], tmpdir: string | undefined): MountOp[] | undefined {
   if (tmpdir === undefined || !path.isAbsolute(tmpdir)) return undefined;
   const p = path.normalize(tmpdir).replace(/(.)\/$/, '$1');
   if (FRESH_DIRS.includes(p) || p === '/dev/shm') return [];
@@ -93,10 +93,10 @@ function tmpdirMounts(host: HostView, mounts: readonly MountOp[], tmpdir: string
   // What p lies in inside: the last mount at or above it, as the ops apply in order.
   const holder = [...mountsAt].reverse().find((op) => isUnder(p, op.dest));
   const origin = 'default $TMPDIR';
-  if (holder === undefined || holder.type === 'tmpfs') return [{ type: 'dir', dest: p, mode: 0o700, origin }];
+  if (holder === undefined || holder.type === 'tmpfs') return [{ type: 'dir', dest: p, mode: 0o700, role: 'tmp', origin }];
   // node_modules stay read-only whatever the project's mode, and so are never covered either.
-  if (project.includes(holder.dest) && holder.dest !== p && !p.split('/').includes('node_modules') && host.kind(p) === 'dir') {
-    return [{ type: 'tmpfs', dest: p, mode: 0o700, size: DEFAULT_TMP_SIZE, origin }];
+  if (holder.role === 'project' && holder.dest !== p && !p.split('/').includes('node_modules') && host.kind(p) === 'dir') {
+    return [{ type: 'tmpfs', dest: p, mode: 0o700, size: DEFAULT_TMP_SIZE, role: 'tmp', origin }];
   }
   // A read-only tree, the project itself, or a path through /bin or /lib (symlinks into /usr).
   return undefined;
@@ -107,7 +107,7 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
   const mounts: MountOp[] = [];
   const add = (p: string, origin: string): void => {
     const real = realpathOrUndefined((q) => host.realpath(q), p);
-    if (real !== undefined && !isCovered([...covered, ...mounts], real)) mounts.push(roBind(real, origin));
+    if (real !== undefined && !isCovered([...covered, ...mounts], real)) mounts.push(roBind(real, 'modules', origin));
   };
   for (let dir = projectDir; ; dir = path.dirname(dir)) {
     const modules = path.join(dir, 'node_modules');
@@ -129,12 +129,13 @@ function moduleMounts(host: HostView, projectDir: string, covered: MountOp[]): M
 
 /** Read-only binds that make each path visible at its own location, unless it already is. */
 export function visibilityMounts(host: HostView, mounts: readonly MountOp[], paths: readonly string[], origin: string): MountOp[] {
+  // Whatever asks: a path that must be found where it is on the host is the sandbox's own toolchain.
   const added: MountOp[] = [];
   for (const p of paths) {
     const real = realpathOrUndefined((q) => host.realpath(q), p);
     if (real === undefined) continue;
     if (!isCovered([...mounts, ...added], real)) {
-      added.push(roBind(host.kind(real) === 'dir' ? real : path.dirname(real), origin));
+      added.push(roBind(host.kind(real) === 'dir' ? real : path.dirname(real), 'toolchain', origin));
     }
   }
   return added;
@@ -161,11 +162,11 @@ function projectMount(source: string, dest: string, choice: ProjectChoice): Moun
   const origin = choice.origin;
   switch (choice.mode) {
     case 'readonly':
-      return { type: 'ro-bind', source, dest, origin };
+      return { type: 'ro-bind', source, dest, role: 'project', origin };
     case 'writable':
-      return { type: 'bind', source, dest, origin };
+      return { type: 'bind', source, dest, role: 'project', origin };
     case 'overlay':
-      return { type: 'overlay', source, dest, fallback: choice.fallback, origin };
+      return { type: 'overlay', source, dest, fallback: choice.fallback, role: 'project', origin };
   }
 }
 
@@ -181,11 +182,11 @@ export function defaultSpec(host: HostView, facts: HostFacts, project: ProjectCh
   // node_modules stay read-only whatever the project's mode.
   const ownModules = path.join(projectReal, 'node_modules');
   if (project.mode !== 'readonly' && host.kind(ownModules) === 'dir') {
-    mounts.push({ type: 'ro-bind', source: ownModules, dest: ownModules, origin: 'default node_modules' });
+    mounts.push({ type: 'ro-bind', source: ownModules, dest: ownModules, role: 'modules', origin: 'default node_modules' });
   }
   mounts.push(...moduleMounts(host, projectReal, mounts));
   const env = sandboxEnv(facts);
-  const tmpdir = tmpdirMounts(host, mounts, env.TMPDIR, [projectReal, facts.projectDir]);
+  const tmpdir = tmpdirMounts(host, mounts, env.TMPDIR);
   if (tmpdir === undefined) delete env.TMPDIR;
   else mounts.push(...tmpdir);
   return {

@@ -14,7 +14,8 @@ import type { HostView, ProjectChoice } from './defaults';
 import { FileFailure } from './file-failure';
 import { planSandbox } from './plan';
 import type { Tools } from '../shared/sandbox-protocol';
-import type { MountOp, SandboxSpec } from '../shared/spec';
+import type { SandboxSpec } from '../shared/spec';
+import { jestMounts } from './mount-roles';
 import { buildSnapshotResolver, pragmasOfSource, resolveEnvironment } from '../shared/jest-compat';
 import { jestModules, packageRoot } from '../shared/jest-modules';
 import { createScratch, settleScratch, type SnapshotScratch } from './snapshot-scratch';
@@ -144,7 +145,6 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     throw withoutStack(error);
   }
   const { options } = merged;
-  const writable: MountOp[] = [];
   const createdDirs: string[] = [];
   const ensureDir = (dir: string): void => {
     if (fs.existsSync(dir)) return;
@@ -157,20 +157,17 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
   // its haste map), so a sandbox that could write it could run code on the host.
   const cacheDirectory = sandboxCacheOf(config);
   ensureDir(cacheDirectory);
-  writable.push({ type: 'bind', source: cacheDirectory, dest: cacheDirectory, origin: 'the sandboxes\' cache, in Jest\'s cacheDirectory' });
   const snapshotPath = globalConfig.updateSnapshot === 'none' ? undefined : await snapshotPathOf(config, test.path);
   const snapshotDir = snapshotPath === undefined ? undefined : path.dirname(snapshotPath);
   let snapshots: SnapshotScratch | undefined;
+  let inlineSnapshots: string | undefined;
   // A folder the user may not create is one Jest could not write to either: leave it as it is,
   // and Jest fails inside only if it really writes a snapshot, as it would without the sandbox.
   // The folder is created anyway (and removed if it stays empty) as the mount point of the scratch
   // folder, which is where the sandbox really writes: see snapshot-scratch.ts.
   if (snapshotPath !== undefined && snapshotDir !== undefined && tryEnsureDir(snapshotDir, ensureDir)) {
-    // Inline snapshots are written into the test file itself: it is writable, and writes to it reach the host.
-    const inline = INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8')) ? fs.realpathSync(test.path) : undefined;
+    inlineSnapshots = INLINE_SNAPSHOT.test(fs.readFileSync(test.path, 'utf8')) ? fs.realpathSync(test.path) : undefined;
     snapshots = createScratch(snapshotPath, fs.realpathSync(config.cacheDirectory));
-    writable.push({ type: 'bind', source: snapshots.dir, dest: snapshots.realDir, origin: 'snapshots of this test file' });
-    if (inline !== undefined) writable.push({ type: 'bind', source: inline, dest: inline, origin: 'inline snapshots of this test file' });
   }
   const jest = jestModules();
   const mustSee = [
@@ -186,7 +183,7 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
       optionsOrigin: PROJECT_AT,
       optionOrigins: merged.origins,
       defaultProject: JEST_DEFAULT_PROJECT,
-      mounts: writable,
+      mounts: jestMounts({ cacheDirectory, ...(snapshots ? { snapshots } : {}), ...(inlineSnapshots !== undefined ? { inlineSnapshots } : {}) }),
       mustSee,
     }, tools, host);
   } catch (error) {

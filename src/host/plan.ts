@@ -45,16 +45,17 @@ export function hostFacts(projectDir: string, home = os.homedir()): HostFacts {
 function optionMounts(options: CheckedOptions, origins: OptionOrigins, at: string): MountOp[] {
   const mounts: MountOp[] = [];
   options.tmpfs?.forEach((entry, i) => {
-    mounts.push({ type: 'tmpfs', dest: entry.target, ...(typeof entry.size === 'number' ? { size: entry.size } : {}), origin: origins.tmpfs[i] ?? `${at}.tmpfs[${i}]` });
+    mounts.push({ type: 'tmpfs', dest: entry.target, ...(typeof entry.size === 'number' ? { size: entry.size } : {}), role: 'user', origin: origins.tmpfs[i] ?? `${at}.tmpfs[${i}]` });
   });
   for (const [target, source] of Object.entries(options.fixtures ?? {})) {
-    mounts.push({ type: 'overlay', source, dest: target, fallback: 'copy', origin: origins.fixtures[target] ?? `${at}.fixtures[${JSON.stringify(target)}]` });
+    mounts.push({ type: 'overlay', source, dest: target, fallback: 'copy', role: 'user', origin: origins.fixtures[target] ?? `${at}.fixtures[${JSON.stringify(target)}]` });
   }
   options.binds?.forEach((bind, i) => {
     mounts.push({
       type: bind.writable ? 'bind' : 'ro-bind',
       source: bind.source,
       dest: bind.target,
+      role: 'user',
       origin: origins.binds[i] ?? `${at}.binds[${i}]`,
       ...(bind.optional ? { optional: true } : {}),
       ...(bind.propagation ? { propagation: bind.propagation } : {}),
@@ -81,13 +82,12 @@ export function planSandbox(request: SandboxRequest, tools: Tools, host: HostVie
   const needed = [...Object.values(tools), path.dirname(path.dirname(__dirname)), ...(request.mustSee ?? [])];
   // Before the project, not after: a needed tree that contains the project (a
   // package checked out around its own fixtures) must not hide the project's mount.
-  const projectReal = host.realpath(hostView.projectDir);
-  const projectAt = spec.mounts.findIndex((op) => op.dest === projectReal && (op.type === 'bind' || op.type === 'ro-bind' || op.type === 'overlay'));
+  const projectAt = spec.mounts.findIndex((op) => op.role === 'project');
   spec.mounts.splice(projectAt < 0 ? spec.mounts.length : projectAt, 0, ...visibilityMounts(host, spec.mounts, needed, 'needed by the sandbox'));
   spec.mounts.push(...optionMounts(options, origins, at));
   spec.mounts.push(...(request.mounts ?? []));
   // Hidden paths go last, so that nothing mounted later uncovers them.
-  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, origin: origins.hide[i] ?? `${at}.hide[${i}]` }));
+  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, role: 'user', origin: origins.hide[i] ?? `${at}.hide[${i}]` }));
 
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === null) delete spec.env[key];

@@ -17,6 +17,7 @@ import type { HostView } from './defaults';
 import { isUnder } from '../shared/paths';
 import type { IsolationMode } from '../shared/spec';
 import { JEST_DEFAULT_PROJECT, planTestFile, type FilePlan } from './file-plan';
+import { projectMount, rebuildBinds } from './mount-roles';
 import { jestModules } from '../shared/jest-modules';
 import type { OnceLines } from './output-dedupe';
 import { settleScratch } from './snapshot-scratch';
@@ -81,15 +82,15 @@ export function equivalentCommand(test: Test, plan: FilePlan): string {
   const { config } = test.context;
   // The default project falls back to read-only where it cannot be an overlay (a tree you do not own);
   // an explicit 'overlay' on the command line has no fallback, so say what the run really got.
-  const defaultProject = plan.spec.mounts.find((op) => op.origin === JEST_DEFAULT_PROJECT.origin);
-  const fellBack = defaultProject?.type === 'overlay' && defaultProject.skipOverlay !== undefined;
+  const project = projectMount(plan.spec);
+  const fellBack = plan.options.project === undefined && project?.type === 'overlay' && project.skipOverlay !== undefined;
   const options = { ...plan.options, project: plan.options.project ?? (fellBack ? 'readonly' : JEST_DEFAULT_PROJECT.mode) };
-  const writable = plan.spec.mounts.filter((op) => op.type === 'bind' && (op.origin ?? '').match(/cacheDirectory|inline snapshots/));
+  const writable = rebuildBinds(plan.spec);
   const snapshots = plan.snapshots?.realDir;
   const overlaySnapshots = snapshots !== undefined && !(options.project === 'overlay' && isUnder(snapshots, fs.realpathSync(config.rootDir)));
   const words = [
     'mount-sandbox', 'run', '--project', config.rootDir, '--cwd', plan.spec.cwd, '--config-json', JSON.stringify(options),
-    ...writable.flatMap((op) => ['--bind', `${(op as { source: string }).source}:${op.dest}`]),
+    ...writable.flatMap((op) => ['--bind', `${op.source}:${op.dest}`]),
     ...(overlaySnapshots ? ['--overlay', `${snapshots}:${snapshots}`] : []),
     '--', 'sh',
   ];
@@ -374,7 +375,8 @@ export class SandboxedFile {
   }
 
   #noticeFallbacks(report: SetupReport): void {
-    const project = this.#plan.spec.mounts.find((op) => op.type === 'overlay' && op.origin === JEST_DEFAULT_PROJECT.origin);
+    // Only the default project falls back to read-only: one asked for as an overlay fails instead.
+    const project = projectMount(this.#plan.spec);
     if (project?.type === 'overlay' && report.overlays[project.dest] === 'ro-bind') {
       const why = project.skipOverlay ?? 'overlayfs is refused in a user namespace here (it needs Linux >= 5.11)';
       this.#ctx.notice('overlay-fallback', `${why}, so the project is read-only instead of a discarded overlay; set testEnvironmentOptions.sandbox.project to "readonly" to silence this`);

@@ -18,8 +18,9 @@ import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
 import { isUnder } from '../shared/paths';
 import type { FilePlan } from './file-plan';
+import { writesToHost } from './mount-roles';
 import { jestModules } from '../shared/jest-modules';
-import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, type ScriptTransformerInternals, type TransformKeys } from '../shared/transform-key-format';
+import { CHILD_ONLY_VARS, envHash, optionsHash, sha1, shapeOf, type ScriptTransformerInternals, type TransformerShape, type TransformKeys } from '../shared/transform-key-format';
 
 export type { TransformKeys } from '../shared/transform-key-format';
 
@@ -33,6 +34,7 @@ type HasteFS = { getDependencies(file: string): string[] | null };
 type Resolver = {
   isCoreModule(name: string): boolean;
   resolveModule(from: string, name: string, options?: { conditions?: string[] }): string;
+  getMockModule?(from: string, name: string): string | null;
 };
 
 /** How many files one test file may bring into the plan; beyond, the child computes keys itself. */
@@ -60,6 +62,7 @@ interface Memo {
 interface KeyMaker {
   transformer: ScriptTransformerInternals;
   lazy: boolean;
+  shapes: TransformerShape[];
   configHash: string;
   roots: string[];
   /** Per file and env, for this run: the key made, valid while the file's stat and the options are unchanged. */
@@ -96,7 +99,9 @@ async function keyMaker(config: Config.ProjectConfig, run: TestRunnerContext): P
           return path.resolve(root);
         }
       });
-      return { transformer, lazy: config.transform.every(([, modulePath, options]) => loadsSynchronously(modulePath, options)), configHash: sha1(transformer._cache.configString), roots, memo: new Map() };
+      const shapes = config.transform.map(([, modulePath, options]) => shapeIfLazy(modulePath, options));
+      const lazy = shapes.every((shape) => shape !== undefined);
+      return { transformer, lazy, shapes: lazy ? (shapes as TransformerShape[]) : [], configHash: sha1(transformer._cache.configString), roots, memo: new Map() };
     })().catch(() => undefined);
     makers.set(id, maker);
   }
@@ -104,26 +109,49 @@ async function keyMaker(config: Config.ProjectConfig, run: TestRunnerContext): P
 }
 
 /**
- * Whether the child may load this transformer on first use, inside a
- * synchronous transform, as Jest's loadTransformers would have loaded it:
- * a CommonJS module (Jest imports ESM ones) whose factory, if any, is not
- * async, and which Jest accepts as a transformer. Asked of the module Jest's
- * own scheduler has loaded in this process already.
+ * What the child's stand-in must answer for this transformer without loading
+ * it, or undefined when the child may not load it on first use: only a
+ * CommonJS module (Jest imports ESM ones) whose factory, if any, is not
+ * async, and which Jest accepts as a transformer, can be loaded inside a
+ * synchronous transform, as Jest's loadTransformers would have loaded it.
+ * Asked of the module Jest's own scheduler has loaded in this process already.
  */
-function loadsSynchronously(modulePath: string, options: unknown): boolean {
-  if (/\.m[jt]s$/.test(modulePath)) return false;
+function shapeIfLazy(modulePath: string, options: unknown): TransformerShape | undefined {
+  if (/\.m[jt]s$/.test(modulePath)) return undefined;
   try {
     const required = require(modulePath) as { __esModule?: boolean; default?: unknown } | null;
     let transformer = (required?.__esModule ? required.default : required) as Record<string, unknown> | null | undefined;
     if (typeof transformer?.createTransformer === 'function') transformer = (transformer.createTransformer as (o: unknown) => Record<string, unknown>)(options);
-    if (transformer == null || typeof transformer.then === 'function') return false;
-    return typeof transformer.process === 'function' || typeof transformer.processAsync === 'function';
+    if (transformer == null || typeof transformer.then === 'function') return undefined;
+    const shape = shapeOf(transformer);
+    return shape.includes('process') || shape.includes('processAsync') ? shape : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** The test file, its setup files, and every project file they import, as Jest's haste map knows them. */
+/**
+ * A manual mock Jest would load for `name` required from `file`, as
+ * jest-runtime finds one: a root `__mocks__` entry in the haste map, or a
+ * `__mocks__` folder beside the resolved module. Keyed whether or not the
+ * test mocks it: a mock that is loaded is otherwise a miss on every run.
+ */
+function manualMocks(resolver: Resolver, file: string, name: string, resolved: string | undefined): string[] {
+  const mocks: string[] = [];
+  try {
+    const root = resolver.getMockModule?.(file, name);
+    if (root) mocks.push(root);
+  } catch {
+    // No mock for it: nothing to key.
+  }
+  if (resolved !== undefined) {
+    const sibling = path.join(path.dirname(resolved), '__mocks__', path.basename(resolved));
+    if (fs.existsSync(sibling)) mocks.push(sibling);
+  }
+  return mocks;
+}
+
+/** The test file, its setup files, every project file they import, and their manual mocks, as Jest's haste map knows them. */
 function filesOf(test: Test): string[] {
   const { config } = test.context;
   const hasteFS = test.context.hasteFS as unknown as HasteFS;
@@ -141,32 +169,62 @@ function filesOf(test: Test): string[] {
       dependencies = null;
     }
     for (const name of dependencies ?? []) {
+      let resolved: string | undefined;
       try {
-        if (resolver.isCoreModule(name)) continue;
-        const resolved = resolver.resolveModule(file, name, { conditions: undefined });
-        if (!seen.has(resolved)) queue.push(resolved);
+        if (!resolver.isCoreModule(name)) resolved = resolver.resolveModule(file, name, { conditions: undefined });
       } catch {
-        // Unresolvable here: the child resolves it, or fails, as Jest does.
+        // Unresolvable here: the child resolves it, or fails, as Jest does (a root mock may still stand in).
+      }
+      for (const found of [...(resolved !== undefined ? [resolved] : []), ...manualMocks(resolver, file, name, resolved)]) {
+        if (!seen.has(found)) queue.push(found);
       }
     }
   }
   return [...seen];
 }
 
-/** The options jest-runtime passes when a CommonJS test file, setup file or module is required (see its runTest and Runtime). */
-function requireOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext): Record<string, unknown> {
+/** The coverage part of the options jest-runtime passes with every transform (its _getFullTransformationOptions). */
+function coverageOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext): Record<string, unknown> {
   return {
-    isInternalModule: false,
-    supportsDynamicImport: typeof (vm as { SyntheticModule?: unknown }).SyntheticModule === 'function',
-    supportsExportNamespaceFrom: false,
-    supportsStaticESM: false,
-    supportsTopLevelAwait: false,
     changedFiles: runnerContext.changedFiles,
     collectCoverage: globalConfig.collectCoverage,
     collectCoverageFrom: globalConfig.collectCoverageFrom,
     coverageProvider: globalConfig.coverageProvider,
     globalRootDir: globalConfig.rootDir,
     sourcesRelatedToTestsInChangedFiles: runnerContext.sourcesRelatedToTestsInChangedFiles,
+  };
+}
+
+/**
+ * The options jest-runtime transforms a file with: those of a CommonJS
+ * require (its defaultTransformOptions), or, for a file it loads as an ES
+ * module, its ESM_TRANSFORM_OPTIONS. A guess wrong for another Jest costs a
+ * miss, never a wrong key: the child compares the options' hash.
+ */
+function requireOptions(globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext, esm: boolean): Record<string, unknown> {
+  return {
+    isInternalModule: false,
+    supportsDynamicImport: esm || typeof (vm as { SyntheticModule?: unknown }).SyntheticModule === 'function',
+    supportsExportNamespaceFrom: esm,
+    supportsStaticESM: esm,
+    supportsTopLevelAwait: esm,
+    ...coverageOptions(globalConfig, runnerContext),
+  };
+}
+
+type ShouldLoadAsEsm = (file: string, extensionsToTreatAsEsm: string[]) => boolean;
+
+/** Whether jest-runtime loads `file` as an ES module: jest-resolve's own answer (.mjs, "type": "module", extensionsToTreatAsEsm). */
+function esmTest(test: Test): (file: string) => boolean {
+  const resolverClass = (test.context.resolver as unknown as { constructor: { unstable_shouldLoadAsEsm?: ShouldLoadAsEsm } }).constructor;
+  const shouldLoadAsEsm = resolverClass.unstable_shouldLoadAsEsm;
+  const extensions = test.context.config.extensionsToTreatAsEsm;
+  return (file) => {
+    try {
+      return typeof shouldLoadAsEsm === 'function' && shouldLoadAsEsm(file, extensions);
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -189,10 +247,6 @@ function withEnv<T>(env: NodeJS.ProcessEnv, compute: () => T): T {
  */
 const tainted = new WeakSet<TestRunnerContext>();
 
-function writesToHost(plan: FilePlan): boolean {
-  return plan.spec.mounts.some((op) => op.type === 'bind' && op.dest !== plan.cacheDirectory && !/^(inline )?snapshots of /.test(op.origin ?? ''));
-}
-
 export interface KeyRequest {
   test: Test;
   plan: FilePlan;
@@ -211,7 +265,7 @@ export interface KeyRequest {
  */
 export async function transformKeysFor(request: KeyRequest): Promise<TransformKeys | undefined> {
   const { test, plan, config, env, globalConfig, runnerContext } = request;
-  if (writesToHost(plan)) tainted.add(runnerContext);
+  if (writesToHost(plan.spec)) tainted.add(runnerContext);
   // Watch mode keeps this process, and with it a transformer's module-level caches, across runs: stay out.
   if (process.env.MOUNT_SANDBOX_TRANSFORM_KEYS === '0' || config.transform.length === 0 || globalConfig.watch || globalConfig.watchAll || tainted.has(runnerContext)) return undefined;
   try {
@@ -226,7 +280,7 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
   const maker = await keyMaker(config, runnerContext);
   if (!maker) return undefined;
   const { transformer } = maker;
-  const base = requireOptions(globalConfig, runnerContext);
+  const isEsm = esmTest(test);
   const { shouldInstrument } = transformModule();
   const environment = envHash(env);
   const entries: TransformKeys['entries'] = [];
@@ -243,6 +297,7 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
       if (!stat.isFile() || !maker.roots.some((root) => real === root || isUnder(real, root))) continue;
       // Only files a transformer claims: for the others the child loads nothing anyway.
       if (!transformer.shouldTransform(real) || transformer._getTransformPatternAndPath(real) === undefined) continue;
+      const base = requireOptions(globalConfig, runnerContext, isEsm(real));
       const options = { ...base, instrument: globalConfig.coverageProvider === 'babel' && shouldInstrument(real, base, transformer._config) };
       const hashOfOptions = optionsHash(options);
       if (hashOfOptions === undefined) continue;
@@ -263,5 +318,5 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
       }
     }
   });
-  return { configHash: maker.configHash, envHash: environment, lazy: maker.lazy, entries };
+  return { configHash: maker.configHash, envHash: environment, lazy: maker.lazy, shapes: maker.shapes, entries };
 }

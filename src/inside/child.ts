@@ -12,6 +12,7 @@ import { debug } from '../shared/debug';
 import { flushCompileCache, installCompileCache } from './compile-cache';
 import { loadChildJest, type TestContext as Context } from '../shared/jest-compat';
 import { installLazyTransforms, lazyTransformStats } from './lazy-transform';
+import { loadedPackages } from './loaded-packages';
 import { flushVmCodeCache, installVmCodeCache, vmCodeCacheStats } from './vm-code-cache';
 import { CHILD_MARKER, toSerializableError, type ChildMessage, type ParentMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 import { openChildChannel } from './child-channel';
@@ -89,6 +90,7 @@ async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
   if (vmCodeCacheStats.installed) debug(`vm code cache: ${vmCodeCacheStats.used} used, ${vmCodeCacheStats.rejected} rejected, ${vmCodeCacheStats.missing} missing`);
   const { installed, hits, misses, loaded } = lazyTransformStats;
   if (installed) debug(`transform keys from Jest's process: ${hits} hits, ${misses} misses; transformers loaded: ${loaded.length === 0 ? 'none' : loaded.join(', ')}`);
+  debug(`packages loaded in the child: ${loadedPackages().join(', ')}`);
 }
 
 function main(): void {

@@ -270,7 +270,7 @@ function applyOverlay(op: OverlayOp, methods: Record<string, OverlayMethod>): vo
       methods[op.dest] = 'copy';
       return;
     case 'ro-bind':
-      applyBind({ type: 'ro-bind', source: op.source, dest: op.dest, ...(op.origin !== undefined ? { origin: op.origin } : {}) });
+      applyBind({ type: 'ro-bind', source: op.source, dest: op.dest, role: op.role, ...(op.origin !== undefined ? { origin: op.origin } : {}) });
       methods[op.dest] = 'ro-bind';
       return;
     case 'fail':

@@ -6,10 +6,45 @@ export type UidMode = 'same' | 'root';
 export type NetworkMode = 'host' | 'none';
 export type Propagation = 'private' | 'slave';
 
+/**
+ * Why a mount is in the spec. Code that must find a mount of one kind (the
+ * project, the sandboxes' cache, the snapshot folder) asks this, never the
+ * wording of `origin`.
+ */
+export type MountRole =
+  /** /usr, /etc and the /bin, /lib… aliases: the host's system, read-only. */
+  | 'system'
+  /** What must be found at its own path: node's prefix, the tools, this package, Jest, the test file and the modules its config names. */
+  | 'toolchain'
+  /** A fresh scratch folder: /tmp, /var, /var/tmp, $TMPDIR. */
+  | 'tmp'
+  /** The fresh, empty $HOME. */
+  | 'home'
+  /** The sandbox's own /dev, with /dev/shm and /dev/mqueue. */
+  | 'dev'
+  /** The sandbox's own /proc. */
+  | 'proc'
+  /** The project (Jest's rootDir, or the CLI's project folder), at its real path and at a symlinked one. */
+  | 'project'
+  /** node_modules of the project and of its ancestors, and the real homes of linked packages: read-only whatever the project's mode. */
+  | 'modules'
+  /** Asked for by the user: sandbox options (binds, tmpfs, fixtures, hide) or the CLI's mount flags. */
+  | 'user'
+  /** The sandboxes' cache in Jest's cacheDirectory, shared by the project's sandboxed files: writable. */
+  | 'cache'
+  /** The scratch folder bound at the test file's snapshot folder; copied back by the runner. */
+  | 'snapshots'
+  /** The test file itself, writable, because its inline snapshots are written into it. */
+  | 'inline-snapshots';
+
+export const MOUNT_ROLES: readonly MountRole[] = ['system', 'toolchain', 'tmp', 'home', 'dev', 'proc', 'project', 'modules', 'user', 'cache', 'snapshots', 'inline-snapshots'];
+
 interface MountOpBase {
   /** Absolute path inside the sandbox. */
   dest: string;
-  /** Where the operation came from, e.g. `--ro-bind /data` or `binds[2]`; used in error messages. */
+  /** Why the mount is there; decisions about a mount go by this. */
+  role: MountRole;
+  /** Where the operation came from, e.g. `--ro-bind /data` or `binds[2]`; for messages only. */
   origin?: string;
 }
 

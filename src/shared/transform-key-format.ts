@@ -13,8 +13,25 @@ export interface TransformKeys {
   envHash: string;
   /** Every transformer of the config loads with require() and a synchronous createTransformer, so it can be loaded on first use. */
   lazy: boolean;
+  /**
+   * For each entry of config.transform, in order: which of Jest's hook
+   * methods the transformer has. Jest asks that of a transformer before a
+   * cache hit too (`canTransformSync` reads `process` for every ES module),
+   * and the stand-in answers it without loading the transformer.
+   */
+  shapes: TransformerShape[];
   /** [realpath, sha1 of the content, hash of the transform options, Jest's cache key]. */
   entries: Array<[string, string, string, string]>;
+}
+
+/** The methods whose presence Jest tests before it calls them; anything else it reads only after a transform, with the transformer loaded. */
+export const SHAPE_METHODS = ['process', 'processAsync', 'getCacheKey', 'getCacheKeyAsync'] as const;
+export type ShapeMethod = (typeof SHAPE_METHODS)[number];
+/** The methods of SHAPE_METHODS that the transformer has (as functions). */
+export type TransformerShape = ShapeMethod[];
+
+export function shapeOf(transformer: Record<PropertyKey, unknown>): TransformerShape {
+  return SHAPE_METHODS.filter((name) => typeof transformer[name] === 'function');
 }
 
 /** The few ScriptTransformer internals both sides rely on; checked before use. */

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { configError } from './errors';
 import { isUnder } from './paths';
-import type { MountOp, SandboxSpec } from './spec';
+import { MOUNT_ROLES, type MountOp, type SandboxSpec } from './spec';
 
 /** Trees the kernel owns: a mount there could expose or reconfigure the host. */
 const KERNEL_TREES = ['/proc', '/sys', '/dev'];
@@ -49,6 +49,8 @@ function checkDest(op: MountOp, index: number): void {
 
 function checkOp(op: MountOp, index: number): void {
   checkDest(op, index);
+  // Decisions about a mount go by its role: one without a known role is a planner's bug, caught before launch.
+  if (!MOUNT_ROLES.includes(op.role)) throw configError(fieldOf(op, index, 'role'), `unknown mount role ${JSON.stringify(op.role)}; expected one of ${MOUNT_ROLES.join(', ')}`);
   switch (op.type) {
     case 'bind':
     case 'ro-bind':
