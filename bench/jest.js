@@ -6,7 +6,8 @@
 // cache; only the ratios within this run mean anything.
 // Usage: node bench/jest.js [rounds=5] [suite letters, e.g. ad]
 // BENCH_LEVERS=1 adds the sandbox with each lever of issue 11 off (MOUNT_SANDBOX_TRANSFORM_KEYS=0,
-// MOUNT_SANDBOX_VM_CODE_CACHE=0, both), alternating with the other modes.
+// MOUNT_SANDBOX_VM_CODE_CACHE=0, both, and MOUNT_SANDBOX_ONE_NODE=0: the init and the Jest child as two
+// Node processes), alternating with the other modes.
 // Suite (a) also runs under vitest's default pool (forks, isolated: a fresh
 // process per file, as ours), the peer a fresh-process-per-file design is
 // measured against.
@@ -86,6 +87,7 @@ if (process.env.BENCH_LEVERS === '1') {
   MODES['sandbox, no transform keys'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0' } };
   MODES['sandbox, no vm code cache'] = { args: [], env: { MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
   MODES['sandbox, neither'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0', MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
+  MODES['sandbox, two Node processes'] = { args: [], env: { MOUNT_SANDBOX_ONE_NODE: '0' } };
 }
 
 /** The modes that run on a suite: vitest only where its config was written. */

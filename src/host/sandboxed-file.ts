@@ -342,7 +342,8 @@ export class SandboxedFile {
         `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loaded ? (loaded - t.execAt).toFixed(0) : '?'} ms, ` +
         `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
       : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms` +
-      (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : ''));
+      (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : '') +
+      `, ${this.#sandbox.chain.chain === 'one-node' ? 'one Node process' : `init chain (${this.#sandbox.chain.why})`}`);
   }
 
   /** Ends the sandbox and everything in it; safe to call twice. */
