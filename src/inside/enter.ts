@@ -118,6 +118,26 @@ export function prepareDescriptors(sys: Sys, keep: readonly number[], keepFlags:
   }
 }
 
+/**
+ * The one-Node chain's counterpart of prepareDescriptors: this process is
+ * the command, so what it inherited from the launcher (and the launcher from
+ * whatever started Jest) must be closed, not merely marked. An inherited
+ * descriptor is one that survived exec, so it lacks FD_CLOEXEC; Node and
+ * libuv open every one of their own with it, and those stay.
+ */
+export function closeInheritedDescriptors(sys: Sys, keep: readonly number[]): void {
+  const listed = fs.readdirSync('/proc/self/fd').map(Number);
+  for (const fd of listed) {
+    if (keep.includes(fd)) continue;
+    try {
+      if (!sys.isCloseOnExec(fd)) sys.close(fd);
+    } catch (error) {
+      // The directory handle used for the listing is already closed.
+      if (!(sys.isSyscallError(error) && error.code === 'EBADF')) throw error;
+    }
+  }
+}
+
 /** The command's environment: the spec's, plus the marker that tells tests what sandbox they are in. */
 export function commandEnvironment(config: InitConfig, overlays: OverlayMethods): Record<string, string> {
   const { spec, mode } = config;

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { SandboxError, toWire } from '../shared/errors';
 import { SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD } from '../shared/sandbox-protocol';
-import { classify, commandEnvironment, enterSandbox, keptDescriptors, loadNative, prepareDescriptors, readConfig, report } from './enter';
+import { classify, closeInheritedDescriptors, commandEnvironment, enterSandbox, keptDescriptors, loadNative, readConfig, report } from './enter';
 import { lockDown, threadIds } from './lockdown';
 
 // Node's own threads, before any of ours could have been started.
@@ -53,7 +53,7 @@ function main(): void {
   try {
     const { overlays, steps, mountMs } = enterSandbox(native, config, [process.execPath]);
     assertExecutableInside();
-    prepareDescriptors(sys, [...keptDescriptors(config), STATUS_FD], true);
+    closeInheritedDescriptors(sys, [...keptDescriptors(config), STATUS_FD]);
     lockDown(sys, threadsAtStart);
     for (const key of Object.keys(process.env)) delete process.env[key];
     Object.assign(process.env, commandEnvironment(config, overlays));

@@ -194,6 +194,11 @@ export function keepAcrossExec(fd: number): void {
   check(c.fcntl(fd, F_SETFD, 'int', flags & ~FD_CLOEXEC), 'fcntl', [fd, 'F_SETFD', 0]);
 }
 
+/** Whether `fd` closes on exec: Node and libuv open every descriptor of their own that way. */
+export function isCloseOnExec(fd: number): boolean {
+  return (check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']) & FD_CLOEXEC) !== 0;
+}
+
 export function closeOnExec(fd: number): void {
   const flags = check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']);
   check(c.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC), 'fcntl', [fd, 'F_SETFD', 'FD_CLOEXEC']);
