@@ -48,8 +48,9 @@ const r = require('child_process').spawnSync(process.execPath, [cli, 'run', '--'
 process.stdout.write(JSON.stringify({ status: r.status, stdout: r.stdout, stderr: r.stderr }));
 `;
 
+/** In the staged project, which every sandbox binds (read-only). */
 function writeScript(name: string, text: string): string {
-  const file = path.join(currentStage().root, name);
+  const file = path.join(currentStage().project, name);
   if (!fs.existsSync(file)) fs.writeFileSync(file, text, { mode: 0o644 });
   return file;
 }
@@ -102,11 +103,11 @@ describe.each(USERS)('the one-Node chain, as %s', (user: User) => {
 
   test('a kernel that refuses the seccomp filter fails the command with the syscall, the errno and the fix; it never runs unfiltered', async () => {
     const marker = path.join(currentStage().root, `one-node-unfiltered-${user}`);
-    const koffi = path.dirname(require.resolve('koffi/package.json', { paths: [currentStage().packageDir] }));
+    const koffi = [path.join(currentStage().packageDir, 'node_modules', 'koffi'), path.join(currentStage().project, 'node_modules', 'koffi')].find((p) => fs.existsSync(p)) as string;
     const result = await run(user, [process.execPath, writeScript('one-node-refusing.js', REFUSING), koffi, currentStage().cli, 'node', '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`]);
     const out = JSON.parse(result.stdout) as { status: number; stderr: string };
     expect(out.status).toBe(125);
-    expect(out.stderr).toMatch(/the kernel refused the sandbox's seccomp filter: seccomp\(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, .*\) failed: EINVAL/);
+    expect(out.stderr).toMatch(/sandbox setup failed: the kernel refused the sandbox's seccomp filter: seccomp\("SECCOMP_SET_MODE_FILTER", "SECCOMP_FILTER_FLAG_TSYNC", .*\) failed: EINVAL/);
     expect(out.stderr).toMatch(/CONFIG_SECCOMP_FILTER.*MOUNT_SANDBOX_ONE_NODE=0/s);
     expect(fs.existsSync(marker)).toBe(false);
   });

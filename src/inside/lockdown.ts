@@ -41,7 +41,7 @@ function assertNoNewThreads(before: ReadonlySet<string> | undefined): void {
   });
 }
 
-const SECCOMP_HINT = 'the one-Node chain has no mount lock without this filter, so the file does not run: use a kernel built with CONFIG_SECCOMP_FILTER (distribution kernels are), '
+const SECCOMP_HINT = 'the one-Node chain has no mount lock without this filter, so the command (a test file) does not run: use a kernel built with CONFIG_SECCOMP_FILTER (distribution kernels are), '
   + 'let a container\'s own seccomp profile allow seccomp(2) (Docker\'s default does), or set MOUNT_SANDBOX_ONE_NODE=0 for the two-process chain, whose mount lock is the kernel\'s nested user namespace';
 
 export function lockDown(sys: Sys, threadsAtStart: ReadonlySet<string> | undefined): void {
