@@ -74,7 +74,8 @@ export interface Entered {
 /** Builds the sandbox around this process; throws what `classify` turns into the status pipe's error. */
 export function enterSandbox({ sys, buildRoot, ties }: Native, config: InitConfig, pinned: readonly string[]): Entered {
   const { spec } = config;
-  // First, while the host's /sys is still in view: every process of the sandbox descends from this one.
+  // First, while the host's /sys is still in view: every process of the command descends from this one
+  // (in the one-Node chain pid 1, sh, stays outside the cgroup: it runs nothing but the wait).
   if (config.processLimit.cgroupProcs !== undefined) fs.writeFileSync(config.processLimit.cgroupProcs, '0\n');
   // While /proc/sys is writable: the new /proc's turns read-only in buildRoot.
   ties.forbidCgroupNamespaces(config.mode);
