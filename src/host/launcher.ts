@@ -112,9 +112,10 @@ export class SandboxProcess {
       env: chain === 'one-node'
         ? { ...request.spec.env, [INIT_CONFIG_VAR]: JSON.stringify(config) }
         : { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
-      // Node resolves a relative script against its cwd at its start: that must be the sandbox's (chooseChain checked it exists).
-      // Never the launcher's own: pid 1's cwd stays in the host's tree.
-      cwd: chain === 'one-node' ? request.spec.cwd : '/',
+      // Node resolves a relative script against its cwd at its start, so in the one-Node chain that must be the
+      // sandbox's, which chooseChain checked exists on the host too. (The host-side unshare keeps it, as it keeps
+      // the launcher's in the init chain: the leak checks of the tests find a run's sandboxes by it.)
+      ...(chain === 'one-node' ? { cwd: request.spec.cwd } : {}),
       ...(request.ipc ? { serialization: request.ipc } : {}),
     });
     this.exited = new Promise((resolve, reject) => {
