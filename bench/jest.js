@@ -90,9 +90,9 @@ if (process.env.BENCH_LEVERS === '1') {
   MODES['sandbox, two Node processes'] = { args: [], env: { MOUNT_SANDBOX_ONE_NODE: '0' } };
 }
 
-// BENCH_MODES='node,mount-sandbox,sandbox, two Node processes' (names joined by commas) runs only those, for a
+// BENCH_MODES='sandbox, two Node processes;vitest forks, isolated' (names joined by ';') runs only those, for a
 // quicker A/B of one lever; node and mount-sandbox always run, since the tables are relative to them.
-const onlyModes = process.env.BENCH_MODES ? new Set(['node', 'mount-sandbox', ...process.env.BENCH_MODES.split(',')]) : undefined;
+const onlyModes = process.env.BENCH_MODES ? new Set(['node', 'mount-sandbox', ...process.env.BENCH_MODES.split(';')]) : undefined;
 
 /** The modes that run on a suite: vitest only where its config was written. */
 function modesFor(name) {
