@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Launch overhead of the sandbox engine: `mount-sandbox run -- true` next to
-// `node -e 0`, alternating in one run so that only the ratio matters.
+// Launch overhead of the sandbox engine: `mount-sandbox run -- true` (the
+// init chain) and `mount-sandbox run -- node -e 0` (the one-Node chain, and
+// with MOUNT_SANDBOX_ONE_NODE=0 the init chain with node as its command) next
+// to `node -e 0`, alternating in one run so that only the ratios matter.
 // Usage: node bench/engine.js [rounds]   (needs `npm run build` first)
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -10,9 +12,9 @@ const path = require('node:path');
 const rounds = Number(process.argv[2] ?? 20);
 const cli = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 
-function time(argv) {
+function time(argv, env = {}) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} failed: ${result.stderr}`);
   return { ms, stderr: result.stderr };
@@ -25,6 +27,8 @@ function median(values) {
 
 const node = [];
 const sandbox = [];
+const sandboxNode = [];
+const sandboxNodeTwo = [];
 const mounts = [];
 const initToExec = [];
 time([process.execPath, cli, 'run', '--', 'true']); // warm the page cache
@@ -32,6 +36,8 @@ for (let i = 0; i < rounds; i++) {
   node.push(time([process.execPath, '-e', '0']).ms);
   const run = time([process.execPath, cli, 'run', '--verbose', '--', 'true']);
   sandbox.push(run.ms);
+  sandboxNode.push(time([process.execPath, cli, 'run', '--', process.execPath, '-e', '0']).ms);
+  sandboxNodeTwo.push(time([process.execPath, cli, 'run', '--', process.execPath, '-e', '0'], { MOUNT_SANDBOX_ONE_NODE: '0' }).ms);
   const timings = /mounts ([\d.]+) ms, init→exec ([\d.]+) ms/.exec(run.stderr);
   if (timings) {
     mounts.push(Number(timings[1]));
@@ -45,6 +51,10 @@ const result = {
   sandboxRunTrueMs: median(sandbox),
   overheadMs: median(sandbox) - median(node),
   ratio: median(sandbox) / median(node),
+  sandboxRunNodeMs: median(sandboxNode),
+  sandboxRunNodeRatio: median(sandboxNode) / median(node),
+  sandboxRunNodeTwoNodeMs: median(sandboxNodeTwo),
+  sandboxRunNodeTwoNodeRatio: median(sandboxNodeTwo) / median(node),
   mountSetupMs: median(mounts),
   initStartToExecMs: median(initToExec),
 };
@@ -53,5 +63,7 @@ fs.writeFileSync(path.join(__dirname, 'results', 'engine.json'), `${JSON.stringi
 console.log(`rounds: ${rounds} (medians, ms)`);
 console.log(`node -e 0                       ${result.nodeStartMs.toFixed(1)}`);
 console.log(`mount-sandbox run -- true       ${result.sandboxRunTrueMs.toFixed(1)}  (x${result.ratio.toFixed(2)}, +${result.overheadMs.toFixed(1)} ms)`);
+console.log(`mount-sandbox run -- node -e 0  ${result.sandboxRunNodeMs.toFixed(1)}  (x${result.sandboxRunNodeRatio.toFixed(2)}; one Node process)`);
+console.log(`  MOUNT_SANDBOX_ONE_NODE=0      ${result.sandboxRunNodeTwoNodeMs.toFixed(1)}  (x${result.sandboxRunNodeTwoNodeRatio.toFixed(2)}; the init chain: two)`);
 console.log(`  mount setup inside            ${result.mountSetupMs.toFixed(2)}`);
 console.log(`  init start → exec             ${result.initStartToExecMs.toFixed(1)}`);

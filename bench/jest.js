@@ -6,7 +6,8 @@
 // cache; only the ratios within this run mean anything.
 // Usage: node bench/jest.js [rounds=5] [suite letters, e.g. ad]
 // BENCH_LEVERS=1 adds the sandbox with each lever of issue 11 off (MOUNT_SANDBOX_TRANSFORM_KEYS=0,
-// MOUNT_SANDBOX_VM_CODE_CACHE=0, both), alternating with the other modes.
+// MOUNT_SANDBOX_VM_CODE_CACHE=0, both, and MOUNT_SANDBOX_ONE_NODE=0: the init and the Jest child as two
+// Node processes), alternating with the other modes.
 // Suite (a) also runs under vitest's default pool (forks, isolated: a fresh
 // process per file, as ours), the peer a fresh-process-per-file design is
 // measured against.
@@ -95,11 +96,16 @@ if (process.env.BENCH_LEVERS === '1') {
   MODES['sandbox, no transform keys'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0' } };
   MODES['sandbox, no vm code cache'] = { args: [], env: { MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
   MODES['sandbox, neither'] = { args: [], env: { MOUNT_SANDBOX_TRANSFORM_KEYS: '0', MOUNT_SANDBOX_VM_CODE_CACHE: '0' } };
+  MODES['sandbox, two Node processes'] = { args: [], env: { MOUNT_SANDBOX_ONE_NODE: '0' } };
 }
+
+// BENCH_MODES='sandbox, two Node processes;vitest forks, isolated' (names joined by ';') runs only those, for a
+// quicker A/B of one lever; node and mount-sandbox always run, since the tables are relative to them.
+const onlyModes = process.env.BENCH_MODES ? new Set(['node', 'mount-sandbox', ...process.env.BENCH_MODES.split(';')]) : undefined;
 
 /** The modes that run on a suite: vitest only where its config was written. */
 function modesFor(name) {
-  return Object.keys(MODES).filter((mode) => !MODES[mode].suites || MODES[mode].suites.includes(name[0]));
+  return Object.keys(MODES).filter((mode) => (!MODES[mode].suites || MODES[mode].suites.includes(name[0])) && (!onlyModes || onlyModes.has(mode)));
 }
 
 function runOnce(dir, mode) {
@@ -113,7 +119,7 @@ function runOnce(dir, mode) {
   if (!timing) throw new Error(`no timing from ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
   // Even where tests fail by design, a file that cannot run at all (it fails to compile) is a broken bench.
   if (result.stderr.includes('Test suite failed to run')) throw new Error(`a test file failed to run under ${mode} in ${dir}:\n${result.stderr.slice(-2000)}`);
-  const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms, child peak RSS ([\d.]+) MB/g)]
+  const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms[^\n]*?, child peak RSS ([\d.]+) MB/g)]
     .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], waited: +m[5], run: +m[6], total: +m[7], childRssMb: +m[8] }));
   if (result.status !== 0 && !failsOnPurpose.has(dir)) throw new Error(`${mode} failed in ${dir} (exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`);
   return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, exit: result.status };

@@ -38,6 +38,10 @@ const ATTACKS = [
   'mknod-dev.test.js',
   'detached-daemon.test.js',
   'cache-poison.test.js',
+  'lockdown-threadpool.test.js',
+  'lockdown-worker.test.js',
+  'lockdown-child.test.js',
+  'lockdown-unshare.test.js',
 ];
 
 /**

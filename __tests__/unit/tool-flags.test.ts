@@ -1,5 +1,6 @@
 import { outerUnshareFlags } from '../../src/host/host-support';
 import { trampolineArgv } from '../../src/host/launcher';
+import { oneNodeArgv } from '../../src/host/one-node-chain';
 import type { Tools } from '../../src/shared/sandbox-protocol';
 import { missingFlags, REQUIRED_FLAGS } from '../../src/host/tool-flags';
 
@@ -18,6 +19,7 @@ Options:
  --kill-child[=<signame>]  when dying, kill the forked child (implies --fork)
  --propagation slave|shared|private|unchanged
  --keep-caps               retain capabilities granted in user namespaces
+ --mount-proc[=<dir>]      mount proc filesystem first (implies --mount)
 `;
 
 describe('missingFlags', () => {
@@ -59,6 +61,16 @@ describe('REQUIRED_FLAGS', () => {
     const spec = { rootSize: 1, processLimit: 1, uid: 'same' as const, network: 'host' as const, mounts: [], cwd: '/', env: {} };
     const argv = trampolineArgv({ spec, command: ['true'], mode: 'userns', tools: TOOLS });
     const setprivFlags = argv.slice(1, argv.indexOf('--')).filter((a) => a.startsWith('--'));
+    // The one-Node chain's two unshares, with every optional namespace.
+    for (const uid of ['same', 'root'] as const) {
+      const oneNode = oneNodeArgv({ spec: { ...spec, uid, network: 'none', hostname: 'box' }, command: ['node'], tools: TOOLS }, '/usr/bin/node');
+      let at = -1;
+      while ((at = oneNode.indexOf(TOOLS.unshare, at + 1)) !== -1) {
+        for (const flag of oneNode.slice(at + 1, oneNode.indexOf('--', at))) if (flag.startsWith('--')) used.add(flag);
+      }
+      setprivFlags.push(...oneNode.slice(1, oneNode.indexOf('--')).filter((a) => a.startsWith('--')));
+    }
+    expect(used).toContain('--mount-proc');
     expect([...used].filter((flag) => !(REQUIRED_FLAGS.unshare as readonly string[]).includes(flag))).toEqual([]);
     expect(setprivFlags.filter((flag) => !(REQUIRED_FLAGS.setpriv as readonly string[]).includes(flag))).toEqual([]);
   });

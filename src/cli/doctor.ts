@@ -10,6 +10,9 @@ import { containerState } from '../host/container';
 import { realHostFiles } from '../host/host-files';
 import { detectHostSupport, outerUnshareFlags } from '../host/host-support';
 import { SandboxProcess } from '../host/launcher';
+import { ONE_NODE_SWITCH } from '../host/one-node-chain';
+import type { Tools } from '../shared/sandbox-protocol';
+import type { IsolationMode, SandboxSpec } from '../shared/spec';
 import { planSandbox } from '../host/plan';
 import { missingFlags, OLDEST_TESTED_UTIL_LINUX } from '../host/tool-flags';
 import { findTools } from '../host/tools';
@@ -54,6 +57,7 @@ async function trySandbox(findings: Finding[]): Promise<void> {
     findings.push(overlay === 'overlay'
       ? { verdict: 'ok', what: 'overlayfs works in the sandbox: the project defaults to a discarded overlay, fixtures are overlays' }
       : { verdict: 'warn', what: 'overlayfs is refused in a user namespace: the project will be read-only, fixtures are copied', fix: kernelAtLeast(5, 11) ? 'check that the kernel has overlayfs (modprobe overlay)' : 'Linux >= 5.11 allows overlayfs in user namespaces' });
+    await tryOneNode(findings, spec, support.mode, tools);
     const { kind, max } = sandbox.processLimit;
     findings.push(kind === 'none'
       ? { verdict: 'warn', what: `no process limit for root: RLIMIT_NPROC does not apply to uid 0 and no pids cgroup could be created`, fix: 'mount the pids cgroup controller (v1) or delegate it (v2: echo +pids > cgroup.subtree_control)' }
@@ -61,6 +65,26 @@ async function trySandbox(findings: Finding[]): Promise<void> {
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The one-Node chain, as a Jest file gets it: node builds its own root, then installs the seccomp filter. */
+async function tryOneNode(findings: Finding[], spec: SandboxSpec, mode: IsolationMode, tools: Tools): Promise<void> {
+  const sandbox = new SandboxProcess({ spec, command: [process.execPath, '-e', '0'], mode, tools, stdio: 'pipe' });
+  if (sandbox.chain.chain !== 'one-node') {
+    findings.push({ verdict: 'ok', what: `test files run in the init chain (${sandbox.chain.why}): two Node processes each, the mounts locked by a nested user namespace` });
+    sandbox.kill();
+    return;
+  }
+  const [report, status] = await Promise.all([sandbox.ready.then((r) => r, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), sandbox.exited]);
+  if (report instanceof Error || status.code !== 0) {
+    findings.push({
+      verdict: 'fail',
+      what: `a Node command cannot build and lock its own sandbox (the one-Node chain every test file uses): ${report instanceof Error ? formatError(report) : `exit ${status.code}`}`,
+      fix: `${ONE_NODE_SWITCH}=0 runs every file in the init chain instead (two Node processes per file, the mount lock the kernel's)`,
+    });
+    return;
+  }
+  findings.push({ verdict: 'ok', what: 'a Node command builds its own sandbox and locks it with a seccomp filter: one Node process per test file' });
 }
 
 /** A procfs mount refused in a container: its /proc is masked. */
@@ -111,7 +135,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<number> {
 
   try {
     const support = detectHostSupport(tools);
-    findings.push({ verdict: 'ok', what: `the runner will use mode "${support.mode}"${support.mode === 'userns' ? ' (mounts locked by a nested user namespace)' : ' (real root, every capability dropped)'}` });
+    findings.push({ verdict: 'ok', what: `the runner will use mode "${support.mode}"${support.mode === 'userns' ? ' (a user namespace; see the next lines for which chain locks the mounts)' : ' (real root, every capability dropped)'}` });
     await trySandbox(findings);
   } catch (error) {
     findings.push({ verdict: 'fail', what: `no sandbox mode works: ${formatError(error)}` });

@@ -68,6 +68,8 @@ async function run(args: RunArgs): Promise<number> {
   terminal?.spawned(() => fs.closeSync(terminal.slave));
   if (args.verbose) {
     const { kind, max } = sandbox.processLimit;
+    const { chain } = sandbox;
+    process.stderr.write(`mount-sandbox: ${chain.chain === 'one-node' ? 'one Node process: it builds its own sandbox, then a seccomp filter locks it' : `init chain: a Node init builds the sandbox, a nested user namespace locks it (${chain.why})`}\n`);
     process.stderr.write(`mount-sandbox: process limit ${max} (${kind === 'none' ? 'not enforced: root, and no pids cgroup could be made' : kind === 'rlimit' ? 'RLIMIT_NPROC' : 'a pids cgroup'})\n`);
   }
   const interrupt = (signal: NodeJS.Signals): void => {

@@ -1,6 +1,8 @@
 // Starts a process that is born in fresh namespaces. Node cannot unshare a
 // user namespace itself (it is multithreaded from its first instruction), so
-// the single-threaded util-linux tools make the namespaces and exec our init:
+// the single-threaded util-linux tools make the namespaces. A Node command
+// gets the one-Node chain (see one-node-chain.ts); any other command, and
+// every command without a user namespace, gets this init chain:
 //
 //   setpriv --pdeathsig KILL        dies with the launcher
 //    └ unshare --user --mount --pid --ipc --fork --kill-child
@@ -15,10 +17,11 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fromWire, SandboxError } from '../shared/errors';
 import { outerUnshareFlags } from './host-support';
+import { chooseChain, oneNodeArgv, type ChainChoice } from './one-node-chain';
 import { chooseProcessLimit, type ProcessLimit } from './process-limit';
 import {
   INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
-  type InitConfig, type OverlayMethods, type SetupTimings, type StatusMessage, type Tools,
+  type InitConfig, type OverlayMethods, type SandboxChain, type SetupTimings, type StatusMessage, type Tools,
 } from '../shared/sandbox-protocol';
 import type { IsolationMode, SandboxSpec } from '../shared/spec';
 
@@ -39,6 +42,8 @@ export interface LaunchRequest {
    * caller decodes what arrives itself (the command may be hostile).
    */
   channel?: boolean;
+  /** Descriptors beyond stdio and the channel that the command keeps (the caller adds them to stdio). */
+  keepFds?: number[];
 }
 
 export interface SetupReport {
@@ -76,22 +81,28 @@ export class SandboxProcess {
   readonly exited: Promise<ExitStatus>;
   readonly launchedAt = performance.timeOrigin + performance.now();
   readonly processLimit: ProcessLimit;
+  /** Which processes make this sandbox, and why not the one-Node chain when it is not. */
+  readonly chain: ChainChoice;
 
   constructor(request: LaunchRequest) {
     const hostUid = process.getuid?.() ?? -1;
     this.processLimit = chooseProcessLimit(request.spec.processLimit, hostUid);
     const { kind, max, cgroupProcs } = this.processLimit;
+    this.chain = chooseChain(request);
+    const chain: SandboxChain = this.chain.chain;
     const config: InitConfig = {
       spec: request.spec,
       mode: request.mode,
+      chain,
       command: request.command,
       tools: request.tools,
       hostUid,
       processLimit: { kind, max, ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) },
       ...(request.channel ? { channel: true as const } : {}),
       ...(typeof request.stdio === 'object' ? { controllingTerminal: true } : {}),
+      ...(request.keepFds ? { keepFds: request.keepFds } : {}),
     };
-    const [file, ...args] = trampolineArgv(request);
+    const [file, ...args] = this.chain.chain === 'one-node' ? oneNodeArgv(request, this.chain.node) : trampolineArgv(request);
     const io = typeof request.stdio === 'object' ? request.stdio.tty : request.stdio ?? 'inherit';
     // fd 3 (STATUS_FD): the init's status report; fd 4 (CHANNEL_FD): the channel. libuv makes both socketpairs.
     const stdio: StdioOptions = [io, io, io, 'pipe', ...(request.channel ? ['pipe' as const] : [])];
@@ -99,7 +110,15 @@ export class SandboxProcess {
       stdio,
       // Our own process group: a terminal's ^C reaches the launcher, which then ends the whole sandbox.
       detached: true,
-      env: { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
+      // The one-Node chain's Node reads its options (NODE_OPTIONS, …) from its environment at its start, so it
+      // starts with the command's; the init replaces its own at exec. The preload removes the config variable.
+      env: chain === 'one-node'
+        ? { ...request.spec.env, [INIT_CONFIG_VAR]: JSON.stringify(config) }
+        : { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
+      // Node resolves a relative script against its cwd at its start, so in the one-Node chain that must be the
+      // sandbox's, which chooseChain checked exists on the host too. (The host-side unshare keeps it, as it keeps
+      // the launcher's in the init chain: the leak checks of the tests find a run's sandboxes by it.)
+      ...(chain === 'one-node' ? { cwd: request.spec.cwd } : {}),
     });
     this.exited = new Promise((resolve, reject) => {
       this.child.once('error', (error) => {
@@ -115,26 +134,41 @@ export class SandboxProcess {
     this.ready.catch(() => undefined);
   }
 
+  /**
+   * The status pipe's lines, settled at the first `ready` or `error`. In the
+   * one-Node chain pid 1 holds the pipe open until the sandbox ends, so
+   * the end of the stream cannot be what says the command started; lines
+   * after the first verdict are ignored.
+   */
   private async readStatus(stream: Readable): Promise<SetupReport> {
-    let text = '';
-    stream.setEncoding('utf8');
-    for await (const chunk of stream) text += chunk as string;
-    const lines = text.split('\n').filter((line) => line !== '');
+    let pending = '';
     let last: StatusMessage | undefined;
-    try {
-      last = lines.length > 0 ? (JSON.parse(lines[lines.length - 1]) as StatusMessage) : undefined;
-    } catch {
-      throw new SandboxError('internal', `the sandbox init wrote an unreadable status line: ${JSON.stringify(lines[lines.length - 1].slice(0, 200))}`);
+    stream.setEncoding('utf8');
+    for await (const chunk of stream) {
+      pending += chunk as string;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line === '') continue;
+        try {
+          last = JSON.parse(line) as StatusMessage;
+        } catch {
+          throw new SandboxError('internal', `the sandbox init wrote an unreadable status line: ${JSON.stringify(line.slice(0, 200))}`);
+        }
+        if (last.type === 'ready') return { timings: last.timings, overlays: last.overlays, steps: last.steps, launchedAt: this.launchedAt };
+        if (last.type === 'error') {
+          const { type: _type, ...wire } = last;
+          throw fromWire(wire, wire.kind === 'setup' ? 'sandbox setup failed: ' : '');
+        }
+      }
     }
-    if (last?.type === 'ready') return { timings: last.timings, overlays: last.overlays, steps: last.steps, launchedAt: this.launchedAt };
-    if (last?.type === 'error') {
-      const { type: _type, ...wire } = last;
-      throw fromWire(wire, wire.kind === 'setup' ? 'sandbox setup failed: ' : '');
-    }
+    if (pending !== '') throw new SandboxError('internal', `the sandbox init wrote an unreadable status line: ${JSON.stringify(pending.slice(0, 200))}`);
     const status = await this.exited;
     if (last?.type === 'started') {
-      throw new SandboxError('internal', `the sandbox init (node, pid 1 of the sandbox) died before it reported, with exit status ${status.code}${status.signal ? ` (${status.signal})` : ''}`, {
-        hint: 'its own output above says more; exit status 137 is usually the out-of-memory killer',
+      const who = this.chain.chain === 'one-node' ? 'the sandboxed node, while it built its sandbox,' : 'the sandbox init (node, pid 1 of the sandbox)';
+      throw new SandboxError('internal', `${who} died before it reported, with exit status ${status.code}${status.signal ? ` (${status.signal})` : ''}`, {
+        hint: 'its own output above says more; exit status 137 is usually the out-of-memory killer, 159 (SIGSYS) the seccomp filter',
       });
     }
     throw new SandboxError('setup', `the namespace trampoline (${path.basename(this.child.spawnfile)}, unshare) exited with ${status.code} before the sandbox init ran`, {

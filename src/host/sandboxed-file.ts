@@ -395,7 +395,8 @@ export class SandboxedFile {
         `init→exec ${(t.execAt - t.initStartedAt).toFixed(0)} ms, child start+load Jest ${loaded ? (loaded - t.execAt).toFixed(0) : '?'} ms, ` +
         `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
       : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms, ended ${this.#life.state} ${describeState(this.#life.endedIn ?? this.#life.state)}` +
-      (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : ''));
+      (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : '') +
+      `, ${this.#sandbox.chain.chain === 'one-node' ? 'one Node process' : `init chain (${this.#sandbox.chain.why})`}`);
   }
 
   /** Ends the sandbox and everything in it, whatever state it is in; safe to call twice. */

@@ -6,7 +6,7 @@
 
 /** Every flag of unshare and setpriv that the launcher or the init passes (launch-argv.test.ts keeps this honest). */
 export const REQUIRED_FLAGS = {
-  unshare: ['--user', '--map-current-user', '--map-root-user', '--keep-caps', '--mount', '--pid', '--net', '--uts', '--ipc', '--propagation', '--fork', '--kill-child'],
+  unshare: ['--user', '--map-current-user', '--map-root-user', '--keep-caps', '--mount', '--pid', '--net', '--uts', '--ipc', '--propagation', '--fork', '--kill-child', '--mount-proc'],
   setpriv: ['--pdeathsig', '--bounding-set', '--inh-caps', '--ambient-caps'],
 } as const;
 

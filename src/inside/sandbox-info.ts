@@ -1,12 +1,18 @@
 // What a test can ask about the sandbox it runs in. Read from the marker the
 // sandbox init sets, so it also works in child processes the test starts.
-import { SANDBOX_MARKER_VAR, type SandboxMarker } from '../shared/sandbox-protocol';
+import { SANDBOX_MARKER_VAR, type SandboxChain, type SandboxMarker } from '../shared/sandbox-protocol';
 import type { IsolationMode, MountOp, NetworkMode, UidMode } from '../shared/spec';
 
 export interface SandboxInfo {
   /** False outside a sandbox; every other field is then empty. */
   readonly active: boolean;
   readonly mode: IsolationMode | undefined;
+  /**
+   * How the sandbox holds: `init` (the mounts are locked by a nested user
+   * namespace) or `one-node` (the test's own Node built them, and a seccomp
+   * filter refuses every mount and namespace call; see the security model).
+   */
+  readonly chain: SandboxChain | undefined;
   readonly uid: UidMode | undefined;
   readonly network: NetworkMode | undefined;
   readonly hostname: string | undefined;
@@ -41,6 +47,7 @@ export function describeSandbox(marker: SandboxMarker | undefined = read()): San
   return {
     active: marker !== undefined,
     mode: marker?.mode,
+    chain: marker?.chain,
     uid: marker?.uid,
     network: marker?.network,
     hostname: marker?.hostname,

@@ -179,31 +179,57 @@ function applyDev(op: MountOp): void {
   for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(dest, name));
 }
 
-function applyProc(op: MountOp): void {
+/**
+ * Where the sandbox's /proc comes from. `mount`: a fresh procfs, which only
+ * the owner of the pid namespace may mount (the init chain, where pid 1 is
+ * this process). `inherited`: the pid namespace belongs to the user
+ * namespace above ours (the one-Node chain), so util-linux mounted its procfs
+ * at /proc before we started (--mount-proc), and it is bound from the old
+ * root; pid 1 of that chain also randomised the pids already.
+ */
+export type ProcSource = 'mount' | 'inherited';
+
+function applyProc(op: MountOp, source: ProcSource): void {
   const dest = inNewRoot(op.dest);
   ensureMountPoint(op, dest, true);
-  try {
-    sys.mount('proc', dest, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  } catch (error) {
-    fail(op, 'proc mount failed (a masked /proc, as in some containers, refuses it)', error);
+  if (source === 'inherited') {
+    try {
+      // Not recursive: what lies below is the host's procfs, which this one covers.
+      sys.mount(path.join(OLD_ROOT, 'proc'), dest, null, MS_BIND);
+    } catch (error) {
+      fail(op, 'cannot bind the pid namespace\'s procfs', error);
+    }
+    const holder = mountHolding(hostMounts, path.join(OLD_ROOT, 'proc'));
+    try {
+      sys.mount(null, dest, null, MS_BIND | MS_REMOUNT | (holder?.flags ?? 0) | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    } catch (error) {
+      fail(op, 'cannot remount the pid namespace\'s procfs', error);
+    }
+  } else {
+    try {
+      sys.mount('proc', dest, 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    } catch (error) {
+      fail(op, 'proc mount failed (a masked /proc, as in some containers, refuses it)', error);
+    }
+    // Every sandbox would otherwise give its command the same pid, and tools that
+    // name temporary files after the pid (write-file-atomic, in Jest's transform
+    // cache) collide between sandboxes that share a folder. Start the pids at a
+    // random point; only the owner of the pid namespace may, and only before
+    // /proc/sys turns read-only below.
+    try {
+      fs.writeFileSync(path.join(dest, 'sys', 'kernel', 'ns_last_pid'), String(crypto.randomInt(1000, 60000)));
+    } catch {
+      // An older kernel without ns_last_pid: the pids stay low, which only matters for those tools.
+    }
   }
-  // Every sandbox would otherwise give its command the same pid, and tools that
-  // name temporary files after the pid (write-file-atomic, in Jest's transform
-  // cache) collide between sandboxes that share a folder. Start the pids at a
-  // random point; only the owner of the pid namespace may, and only before
-  // /proc/sys turns read-only below.
-  try {
-    fs.writeFileSync(path.join(dest, 'sys', 'kernel', 'ns_last_pid'), String(crypto.randomInt(1000, 60000)));
-  } catch {
-    // An older kernel without ns_last_pid: the pids stay low, which only matters for those tools.
-  }
+  // Keeps the flags it has (an inherited procfs has them locked) and adds read-only.
+  const procFlags = (mountHolding(readMountInfo(), dest)?.flags ?? (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME)) & ~MS_RDONLY;
   for (const name of PROC_READONLY) {
     const p = path.join(dest, name);
     if (!fs.existsSync(p)) continue;
     try {
       sys.mount(p, p, null, MS_BIND | MS_REC);
-      // Our own fresh proc: nothing is locked, and nothing is mounted below.
-      sys.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+      sys.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | procFlags);
     } catch (error) {
       fail(op, `cannot cover /proc/${name}`, error);
     }
@@ -310,7 +336,7 @@ function applySymlink(op: Extract<MountOp, { type: 'symlink' }>): void {
   }
 }
 
-function applyOp(op: MountOp, methods: Record<string, OverlayMethod>): void {
+function applyOp(op: MountOp, methods: Record<string, OverlayMethod>, options: BuildOptions): void {
   switch (op.type) {
     case 'overlay':
       return applyOverlay(op, methods);
@@ -332,7 +358,7 @@ function applyOp(op: MountOp, methods: Record<string, OverlayMethod>): void {
     case 'dev':
       return applyDev(op);
     case 'proc':
-      return applyProc(op);
+      return applyProc(op, options.proc);
     case 'mqueue':
       return applyMqueue(op);
     default:
@@ -360,7 +386,35 @@ export interface BuildReport {
   steps: Array<[string, number]>;
 }
 
-export function buildRoot(spec: SandboxSpec): BuildReport {
+export interface BuildOptions {
+  proc: ProcSource;
+  /**
+   * Host files this process still holds after the old root is gone: in the
+   * one-Node chain, its own executable, which /proc/self/exe names. Their
+   * mounts are made read-only in this namespace first, so that no chmod,
+   * chown or utimes through that link reaches a writable host mount.
+   */
+  pinned: readonly string[];
+}
+
+/** Makes each pinned file's mount (our namespace's copy of it) read-only, keeping its locked flags. */
+function pinReadOnly(pinned: ReadonlyArray<readonly [file: string, real: string]>): void {
+  const entries = readMountInfo();
+  for (const [file, real] of pinned) {
+    const inOldRoot = path.join(OLD_ROOT, real);
+    const holder = mountHolding(entries, inOldRoot);
+    if (holder === undefined || (holder.flags & MS_RDONLY) !== 0) continue;
+    try {
+      sys.mount(null, holder.mountPoint, null, MS_BIND | MS_REMOUNT | MS_RDONLY | holder.flags);
+    } catch (error) {
+      throw new SandboxError('setup', `cannot make the mount that holds ${file} (${holder.mountPoint.slice(OLD_ROOT.length) || '/'}) read-only in the sandbox's namespace: ${(error as Error).message}`, {
+        cause: error, path: file, ...syscallOf(error),
+      });
+    }
+  }
+}
+
+export function buildRoot(spec: SandboxSpec, options: BuildOptions = { proc: 'mount', pinned: [] }): BuildReport {
   const methods: Record<string, OverlayMethod> = {};
   const steps: Array<[string, number]> = [];
   let last = performance.now();
@@ -369,6 +423,8 @@ export function buildRoot(spec: SandboxSpec): BuildReport {
     steps.push([name, now - last]);
     last = now;
   };
+  // Resolved while the host's root is still ours: its symlinks are absolute host paths.
+  const pinned = options.pinned.map((file) => [file, fs.realpathSync(file)] as const);
   const previousUmask = process.umask(0);
   try {
     // Nothing we mount may propagate back to the host.
@@ -384,8 +440,12 @@ export function buildRoot(spec: SandboxSpec): BuildReport {
     step('base tmpfs, first pivot_root, host mounts read');
 
     for (const op of spec.mounts) {
-      applyOp(op, methods);
+      applyOp(op, methods, options);
       step(describeOp(op));
+    }
+    if (pinned.length > 0) {
+      pinReadOnly(pinned);
+      step('the mount of this process\'s own executable made read-only');
     }
 
     // The kernel applies mounts per namespace, but threads that entered another

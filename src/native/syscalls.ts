@@ -26,6 +26,17 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
 
+// <linux/prctl.h>, <linux/capability.h>, <linux/seccomp.h>: the one-Node chain's lock-down.
+const PR_GET_SECCOMP = 21;
+const PR_CAPBSET_DROP = 24;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+const SECCOMP_SET_MODE_FILTER = 1;
+const SECCOMP_FILTER_FLAG_TSYNC = 1;
+// Neither seccomp nor (in older glibc) its flags have a wrapper.
+const SYS_SECCOMP: Partial<Record<string, number>> = { x64: 317, arm64: 277 };
+
 // pivot_root has no glibc wrapper.
 const SYS_PIVOT_ROOT: Partial<Record<string, number>> = { x64: 155, arm64: 41 };
 // Nor has keyctl (it lives in libkeyutils, which we do not require). <linux/keyctl.h>:
@@ -59,6 +70,12 @@ koffi.struct('mount_sandbox_ifreq', {
   pad: koffi.array('uint8', 22),
 });
 
+koffi.struct('mount_sandbox_cap_header', { version: 'uint32', pid: 'int' });
+koffi.struct('mount_sandbox_cap_data', { effective: 'uint32', permitted: 'uint32', inheritable: 'uint32' });
+// Version 3 of the capability ABI reads two data structs: capabilities 0-31, then 32-63.
+koffi.struct('mount_sandbox_cap_data_v3', { low: 'mount_sandbox_cap_data', high: 'mount_sandbox_cap_data' });
+koffi.struct('mount_sandbox_sock_fprog', { len: 'unsigned short', filter: 'void *' });
+
 const c = {
   mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
@@ -78,6 +95,8 @@ const c = {
   grantpt: libc.func('int grantpt(int fd)'),
   unlockpt: libc.func('int unlockpt(int fd)'),
   ptsnameR: libc.func('int ptsname_r(int fd, _Out_ uint8_t *buf, size_t buflen)'),
+  capset: libc.func('int capset(mount_sandbox_cap_header *header, mount_sandbox_cap_data_v3 *data)'),
+  seccompFilter: libc.func('long syscall(long nr, unsigned int op, unsigned int flags, const mount_sandbox_sock_fprog *prog)'),
 };
 
 function check(result: number | bigint, syscall: string, args: readonly unknown[]): number {
@@ -116,6 +135,47 @@ export function setNoNewPrivs(): void {
   check(c.prctl(PR_SET_NO_NEW_PRIVS, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_SET_NO_NEW_PRIVS', 1]);
 }
 
+/**
+ * Drops every capability of the calling thread, for good: the bounding set
+ * (so that no exec, not even of a uid-0 program, brings any back), the
+ * ambient set, then effective, permitted and inheritable. Capabilities are
+ * per thread: threads that already exist keep theirs, threads and processes
+ * made later from this one start with none.
+ */
+export function dropAllCapabilities(): void {
+  // The bounding set first: dropping from it needs CAP_SETPCAP, which capset below removes.
+  for (let cap = 0; cap < 64; cap++) {
+    if (Number(c.prctl(PR_CAPBSET_DROP, 'unsigned long', cap, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)) < 0) {
+      const errno = koffi.errno();
+      // EINVAL: past the kernel's last capability.
+      if (errno === 22 && cap > 0) break;
+      throw new SyscallError('prctl', ['PR_CAPBSET_DROP', cap], errno);
+    }
+  }
+  check(c.prctl(PR_CAP_AMBIENT, 'unsigned long', PR_CAP_AMBIENT_CLEAR_ALL, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_CAP_AMBIENT', 'PR_CAP_AMBIENT_CLEAR_ALL']);
+  const none = { effective: 0, permitted: 0, inheritable: 0 };
+  check(c.capset({ version: LINUX_CAPABILITY_VERSION_3, pid: 0 }, { low: none, high: none }), 'capset', ['_LINUX_CAPABILITY_VERSION_3', 0, 'all empty']);
+}
+
+/**
+ * Installs a seccomp filter on every thread of the process at once
+ * (SECCOMP_FILTER_FLAG_TSYNC); `program` is struct sock_filter[] as bytes.
+ * Needs no_new_privs (or CAP_SYS_ADMIN) first.
+ */
+export function installSeccompFilter(program: Buffer): void {
+  const nr = SYS_SECCOMP[process.arch];
+  if (nr === undefined) throw new Error(`mount-sandbox: seccomp: unsupported architecture ${process.arch}`);
+  const result = Number(c.seccompFilter(nr, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, { len: program.length / 8, filter: program }));
+  if (result < 0) throw new SyscallError('seccomp', ['SECCOMP_SET_MODE_FILTER', 'SECCOMP_FILTER_FLAG_TSYNC', `${program.length / 8} instructions`], koffi.errno());
+  // TSYNC returns the id of a thread it could not synchronize (one with a filter of its own).
+  if (result > 0) throw new SyscallError('seccomp', ['SECCOMP_SET_MODE_FILTER', 'SECCOMP_FILTER_FLAG_TSYNC', `thread ${result} has another filter`], 16);
+}
+
+/** The calling thread's seccomp mode: 0 none, 2 filter. */
+export function seccompMode(): number {
+  return check(c.prctl(PR_GET_SECCOMP, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_GET_SECCOMP']);
+}
+
 export function setParentDeathSignal(signal: number): void {
   check(c.prctl(PR_SET_PDEATHSIG, 'unsigned long', signal), 'prctl', ['PR_SET_PDEATHSIG', signal]);
 }
@@ -132,6 +192,11 @@ export function sethostname(name: string): void {
 export function keepAcrossExec(fd: number): void {
   const flags = check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']);
   check(c.fcntl(fd, F_SETFD, 'int', flags & ~FD_CLOEXEC), 'fcntl', [fd, 'F_SETFD', 0]);
+}
+
+/** Whether `fd` closes on exec: Node and libuv open every descriptor of their own that way. */
+export function isCloseOnExec(fd: number): boolean {
+  return (check(c.fcntl(fd, F_GETFD), 'fcntl', [fd, 'F_GETFD']) & FD_CLOEXEC) !== 0;
 }
 
 export function closeOnExec(fd: number): void {

@@ -24,9 +24,18 @@ export interface Tools {
   env: string;
 }
 
+/**
+ * Which processes make the sandbox. `init`: a Node init builds the root,
+ * then execs the command through a nested user namespace that locks every
+ * mount. `one-node`: the command is Node, and builds its root itself before
+ * it runs anything else, then locks itself down with a seccomp filter.
+ */
+export type SandboxChain = 'init' | 'one-node';
+
 export interface InitConfig {
   spec: SandboxSpec;
   mode: IsolationMode;
+  chain: SandboxChain;
   command: string[];
   tools: Tools;
   /** The caller's uid outside, to know whether the command would be uid 0 inside. */
@@ -35,6 +44,8 @@ export interface InitConfig {
   processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number; cgroupProcs?: string };
   /** When set, fd CHANNEL_FD is handed to the command (and no other descriptor beyond stdio). */
   channel?: true;
+  /** Further descriptors (beyond stdio and the channel) the command keeps; every other one closes. */
+  keepFds?: number[];
   /** stdin is a fresh pty's slave: make it the command's controlling terminal, for job control and ^C. */
   controllingTerminal?: boolean;
 }
@@ -44,7 +55,7 @@ export interface SetupTimings {
   initStartedAt: number;
   /** Time spent building the root (namespaces already exist). */
   mountMs: number;
-  /** Milliseconds since the epoch just before exec of the command. */
+  /** Milliseconds since the epoch when the command's own code may start: just before its exec, or in the one-Node chain, once locked down. */
   execAt: number;
 }
 
@@ -59,6 +70,7 @@ export type StatusMessage =
 
 export interface SandboxMarker {
   mode: IsolationMode;
+  chain: SandboxChain;
   uid: SandboxSpec['uid'];
   network: SandboxSpec['network'];
   hostname?: string;

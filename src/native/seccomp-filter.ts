@@ -1,0 +1,205 @@
+// The seccomp filter of the one-Node chain, as data: a classic-BPF program
+// built here, and only here, from the denylist below. In that chain the
+// mounts are not locked by a nested user namespace; Node's own platform
+// threads, which exist before any of our code runs, keep the capabilities
+// the process was born with. This filter, installed on every thread at once,
+// is what keeps the mount table, the namespaces and the kernel's riskier
+// interfaces out of reach of all of them and of every process they start.
+//
+// Pure: no koffi, so that the unit test can run the program in its own
+// evaluator. syscalls.ts passes the bytes to the kernel.
+
+/** Which syscall table the program is built for (`uname -m`, or process.arch's names). */
+export type SeccompArch = 'x86_64' | 'aarch64';
+
+/** What the filter does with a call. */
+export type SeccompAction =
+  | { kind: 'allow' }
+  | { kind: 'errno'; errno: number }
+  | { kind: 'kill-process' };
+
+// <linux/seccomp.h>
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+export const SECCOMP_RET_DATA = 0x0000ffff;
+
+// <linux/audit.h>
+export const AUDIT_ARCH: Record<SeccompArch, number> = { x86_64: 0xc000003e, aarch64: 0xc00000b7 };
+
+/** x86_64's x32 ABI shares AUDIT_ARCH_X86_64 and sets this bit in the number: a second table the filter must not let through. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+const EPERM = 1;
+const ENOSYS = 38;
+
+// <linux/sched.h>. CLONE_NEWTIME shares its bit with clone()'s exit signal (CSIGNAL), so only unshare checks it.
+const CLONE_NEWNS = 0x00020000;
+const CLONE_NEWCGROUP = 0x02000000;
+const CLONE_NEWUTS = 0x04000000;
+const CLONE_NEWIPC = 0x08000000;
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
+const CLONE_NEWTIME = 0x00000080;
+export const CLONE_NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+export const UNSHARE_NAMESPACE_FLAGS = CLONE_NAMESPACE_FLAGS | CLONE_NEWTIME;
+
+/** Calls refused outright with EPERM, and why. */
+export const DENIED: ReadonlyArray<readonly [name: SyscallName, why: string]> = [
+  ['mount', 'the mount table is fixed once the root is built'],
+  ['umount2', 'the mount table is fixed once the root is built'],
+  ['pivot_root', 'the root is fixed'],
+  ['chroot', 'the root is fixed'],
+  ['open_tree', 'the new mount API'],
+  ['open_tree_attr', 'the new mount API'],
+  ['move_mount', 'the new mount API'],
+  ['fsopen', 'the new mount API'],
+  ['fsconfig', 'the new mount API'],
+  ['fsmount', 'the new mount API'],
+  ['fspick', 'the new mount API'],
+  ['mount_setattr', 'the new mount API'],
+  ['setns', 'no entering another namespace'],
+  ['io_uring_setup', 'io_uring runs work that seccomp never sees'],
+  ['io_uring_enter', 'io_uring runs work that seccomp never sees'],
+  ['io_uring_register', 'io_uring runs work that seccomp never sees'],
+  ['keyctl', 'Node\'s platform threads still hold the host\'s session keyring'],
+  ['add_key', 'Node\'s platform threads still hold the host\'s session keyring'],
+  ['request_key', 'Node\'s platform threads still hold the host\'s session keyring'],
+  ['bpf', 'kernel attack surface, and no use in a test'],
+];
+
+export type SyscallName =
+  | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
+  | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
+  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf';
+
+/** From the kernel's arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h. */
+export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> = {
+  x86_64: {
+    mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, unshare: 272, clone: 56, clone3: 435,
+    keyctl: 250, add_key: 248, request_key: 249, bpf: 321, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
+  },
+  aarch64: {
+    mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, unshare: 97, clone: 220, clone3: 435,
+    keyctl: 219, add_key: 217, request_key: 218, bpf: 280, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
+  },
+};
+
+/** The arch names of process.arch, for the architectures the filter knows. */
+export function seccompArchOf(nodeArch: string): SeccompArch | undefined {
+  return nodeArch === 'x64' ? 'x86_64' : nodeArch === 'arm64' ? 'aarch64' : undefined;
+}
+
+// <linux/filter.h>, <linux/bpf_common.h>
+const BPF_LD_W_ABS = 0x20;
+const BPF_JMP_JEQ_K = 0x15;
+const BPF_JMP_JGE_K = 0x35;
+const BPF_JMP_JSET_K = 0x45;
+const BPF_RET_K = 0x06;
+
+/** struct seccomp_data: nr at 0, arch at 4, args[6] (u64 each) from 16; the low half of args[0] comes first on little-endian. */
+const OFFSET_NR = 0;
+const OFFSET_ARCH = 4;
+const OFFSET_ARG0_LOW = 16;
+
+/** One sock_filter instruction. */
+export interface BpfInstruction {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+type Label = string;
+type Jump = number | Label;
+/** An instruction whose jumps may still name labels; `label` marks the instruction itself. */
+interface Draft {
+  code: number;
+  jt: Jump;
+  jf: Jump;
+  k: number;
+  label?: Label;
+}
+
+/** Resolves label jumps into the relative offsets classic BPF wants (forward only, at most 255). */
+function assemble(drafts: readonly Draft[]): BpfInstruction[] {
+  const at = new Map<Label, number>();
+  drafts.forEach((draft, index) => {
+    if (draft.label !== undefined) at.set(draft.label, index);
+  });
+  const offset = (from: number, jump: Jump): number => {
+    if (typeof jump === 'number') return jump;
+    const target = at.get(jump);
+    if (target === undefined) throw new Error(`seccomp filter: no label ${jump}`);
+    const distance = target - from - 1;
+    if (distance < 0 || distance > 255) throw new Error(`seccomp filter: jump to ${jump} out of range (${distance})`);
+    return distance;
+  };
+  return drafts.map((draft, index) => ({ code: draft.code, jt: offset(index, draft.jt), jf: offset(index, draft.jf), k: draft.k >>> 0 }));
+}
+
+const load = (offset: number): Draft => ({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: offset });
+const ifEqual = (k: number, then: Jump, otherwise: Jump = 0): Draft => ({ code: BPF_JMP_JEQ_K, jt: then, jf: otherwise, k });
+const ret = (k: number, label?: Label): Draft => ({ code: BPF_RET_K, jt: 0, jf: 0, k, ...(label !== undefined ? { label } : {}) });
+
+/**
+ * The program, in order: a call from another architecture (or x86_64's x32
+ * table) kills the process, since its numbers would mean other calls; the
+ * denylist gets EPERM; clone and unshare get EPERM only when they carry a
+ * namespace flag (threads and plain forks must go on working); clone3 gets
+ * ENOSYS, because its flags sit in a struct the filter cannot read, and
+ * glibc then falls back to clone, which the filter can check. All else is
+ * allowed.
+ */
+export function buildSeccompProgram(arch: SeccompArch): BpfInstruction[] {
+  const nr = SYSCALL_NUMBERS[arch];
+  const drafts: Draft[] = [
+    load(OFFSET_ARCH),
+    ifEqual(AUDIT_ARCH[arch], 0, 'kill'),
+    load(OFFSET_NR),
+    ...(arch === 'x86_64' ? [{ code: BPF_JMP_JGE_K, jt: 'kill', jf: 0, k: X32_SYSCALL_BIT } satisfies Draft] : []),
+    ...DENIED.map(([name]) => ifEqual(nr[name], 'eperm')),
+    ifEqual(nr.clone3, 'enosys'),
+    ifEqual(nr.clone, 'clone-flags'),
+    ifEqual(nr.unshare, 'unshare-flags'),
+    ret(SECCOMP_RET_ALLOW),
+    { ...load(OFFSET_ARG0_LOW), label: 'clone-flags' },
+    { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: CLONE_NAMESPACE_FLAGS },
+    { ...load(OFFSET_ARG0_LOW), label: 'unshare-flags' },
+    { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: UNSHARE_NAMESPACE_FLAGS },
+    ret(SECCOMP_RET_ALLOW, 'allow'),
+    ret(SECCOMP_RET_ERRNO | EPERM, 'eperm'),
+    ret(SECCOMP_RET_ERRNO | ENOSYS, 'enosys'),
+    ret(SECCOMP_RET_KILL_PROCESS, 'kill'),
+  ];
+  return assemble(drafts);
+}
+
+/** struct sock_filter[] as the kernel reads it: u16 code, u8 jt, u8 jf, u32 k, in this machine's byte order. */
+export function encodeProgram(program: readonly BpfInstruction[]): Buffer {
+  const bytes = Buffer.alloc(program.length * 8);
+  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  program.forEach((insn, i) => {
+    if (little) {
+      bytes.writeUInt16LE(insn.code, i * 8);
+      bytes.writeUInt32LE(insn.k, i * 8 + 4);
+    } else {
+      bytes.writeUInt16BE(insn.code, i * 8);
+      bytes.writeUInt32BE(insn.k, i * 8 + 4);
+    }
+    bytes.writeUInt8(insn.jt, i * 8 + 2);
+    bytes.writeUInt8(insn.jf, i * 8 + 3);
+  });
+  return bytes;
+}
+
+/** What a SECCOMP_RET_* value means. */
+export function decodeAction(value: number): SeccompAction {
+  const action = value >>> 0;
+  if (action === SECCOMP_RET_ALLOW) return { kind: 'allow' };
+  if ((action & 0xffff0000) >>> 0 === SECCOMP_RET_ERRNO) return { kind: 'errno', errno: action & SECCOMP_RET_DATA };
+  return { kind: 'kill-process' };
+}
