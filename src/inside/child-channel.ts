@@ -28,9 +28,15 @@ export function descriptorIsCloseOnExec(fd: number): boolean {
   return flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) !== 0;
 }
 
+/**
+ * By the descriptor's link, not fstat: Node's fs.realpathSync reads the
+ * last stat result left in a shared buffer, and after an fstat of a socket
+ * it stops resolving at the first cached component, so every later require
+ * through a symlink (pnpm's layout) would keep the unresolved path.
+ */
 function isSocket(fd: number): boolean {
   try {
-    return fs.fstatSync(fd).isSocket();
+    return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
   } catch {
     return false;
   }
