@@ -21,7 +21,6 @@ export interface Tools {
   unshare: string;
   setpriv: string;
   sh: string;
-  env: string;
 }
 
 /**
