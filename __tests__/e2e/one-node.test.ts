@@ -64,9 +64,14 @@ describe.each(USERS)('the one-Node chain, as %s', (user: User) => {
     });
   });
 
-  test('MOUNT_SANDBOX_ONE_NODE=0: the init chain, whose command is exec\'d without the filter and with the mounts locked', async () => {
+  test('MOUNT_SANDBOX_ONE_NODE=0: the init chain, whose command is exec\'d with the mounts locked, under the small filter against set-id files only', async () => {
     const result = await sandboxRun(user, ['--', 'node', writeScript('one-node-probe.js', PROBE)], { env: { MOUNT_SANDBOX_ONE_NODE: '0' } });
-    expect(JSON.parse(result.stdout)).toMatchObject({ chain: 'init', nodes: 1, CapEff: '0000000000000000', NoNewPrivs: '1', Seccomp: '0', initVar: 'absent' });
+    expect(JSON.parse(result.stdout)).toMatchObject({ chain: 'init', nodes: 1, CapEff: '0000000000000000', NoNewPrivs: '1', Seccomp: '2', initVar: 'absent' });
+    // That filter leaves the namespaces alone: the chain's own nested unshare ran, and a command may make more.
+    const script = 'unshare --user --mount echo in-a-new-user-namespace; touch /tmp/f; chmod 4755 /tmp/f 2>&1 || echo refused; stat -c %a /tmp/f';
+    const nested = await sandboxRun(user, ['--', 'sh', '-c', script], { env: { MOUNT_SANDBOX_ONE_NODE: '0' } });
+    expect({ code: nested.code, out: nested.stdout.trim().split('\n') })
+      .toEqual({ code: 0, out: ['in-a-new-user-namespace', expect.stringMatching(/Operation not permitted/), 'refused', '644'] });
   });
 
   test('the exit status passes through: a code, a signal as 128+N, and a child forked with the preload gone from execArgv', async () => {

@@ -42,7 +42,33 @@ const ATTACKS = [
   'lockdown-worker.test.js',
   'lockdown-child.test.js',
   'lockdown-unshare.test.js',
+  'setid-files.test.js',
 ];
+
+/** Files and folders below `dir` with S_ISUID or S_ISGID, on the host: what setid-files.test.js tried to leave in the sandboxes' cache. */
+function setidFiles(dir: string): string[] {
+  return listing(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    const stat = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (stat === undefined) return [];
+    const bits = (stat.mode & 0o6000) !== 0 ? [`${p} ${(stat.mode & 0o7777).toString(8)}`] : [];
+    return [...bits, ...(stat.isDirectory() ? setidFiles(p) : [])];
+  });
+}
+
+/** The folders setid-files.test.js made in the sandboxes' cache, by chain. */
+function setidAttackDirs(dir: string): string[] {
+  const found: string[] = [];
+  const visit = (d: string, depth: number): void => {
+    for (const name of listing(d)) {
+      const p = path.join(d, name);
+      if (name.startsWith('hostile-setid-')) found.push(path.relative(dir, p));
+      else if (depth > 0 && fs.lstatSync(p).isDirectory()) visit(p, depth - 1);
+    }
+  };
+  visit(path.join(dir, '.jest-cache'), 3);
+  return found;
+}
 
 /**
  * What identifies a file's content and metadata: any write, chmod, chown,
@@ -101,6 +127,7 @@ describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host
   const marker = `hostile-${crypto.randomBytes(6).toString('hex')}`;
   let dir: string;
   let run: JestRun;
+  let initChainSetid: JestRun;
   let paths: Record<string, string>;
   const before: { prints: Record<string, string>; mounts: string[]; tmp: string[] } = { prints: {}, mounts: [], tmp: [] };
 
@@ -145,12 +172,14 @@ describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host
       HOSTILE_PWNED: paths.pwned,
     };
     run = await runJest(user, dir, ['-w', '2'], env);
+    // The init chain has a filter of its own against set-id files: the same attack there, with a nested user namespace allowed.
+    initChainSetid = await runJest(user, dir, ['--runTestsByPath', '__tests__/setid-files.test.js'], { ...env, MOUNT_SANDBOX_ONE_NODE: '0' });
     // The host's Jest again, on the same copy and its cache, with one changed
     // file so that it persists its haste map: whatever cache-poison.test.js
     // left in the cache now runs or writes on the host, if it can.
     fs.writeFileSync(path.join(dir, 'changed-between-runs.js'), '\n', { mode: 0o666 });
     await runJest(user, dir, ['--runTestsByPath', '__tests__/new-mount-ns.test.js'], env).catch(() => undefined);
-  }, 180_000);
+  }, 240_000);
 
   afterAll(() => {
     if (paths) for (const p of [paths.hostCanary, paths.sibling]) fs.rmSync(p, { recursive: true, force: true });
@@ -177,6 +206,19 @@ describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host
     expect(fs.readFileSync(paths.projectCanary, 'utf8')).toBe(`canary ${marker}\n`);
     expect(fs.readFileSync(paths.hostCanary, 'utf8')).toBe(`canary ${marker}\n`);
     expect(listing(paths.sibling)).toEqual(['secret']);
+  });
+
+  test('setid-files.test.js in the init chain (MOUNT_SANDBOX_ONE_NODE=0): the attack failed there too', () => {
+    const result = fileResult(initChainSetid.results, 'setid-files.test.js');
+    const failures = result.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${(a.failureMessages ?? []).join('\n')}`);
+    expect({ status: result.status, message: result.status === 'passed' ? '' : result.message, failures }).toEqual({ status: 'passed', message: '', failures: [] });
+  });
+
+  test('no setuid or setgid file or folder on the host: in the whole fixture copy, the sandboxes\' cache included, from either chain', () => {
+    // The attack reached the host (its files are there, in the cache), and left no bit.
+    expect(setidAttackDirs(dir).map((p) => path.basename(p)).sort()).toEqual(['hostile-setid-init', 'hostile-setid-one-node']);
+    for (const attack of setidAttackDirs(dir)) expect(listing(path.join(dir, attack)).length).toBeGreaterThan(3);
+    expect(setidFiles(dir)).toEqual([]);
   });
 
   test('nothing planted in Jest\'s cache ran on the host: no file written by the host\'s Jest for the attack', () => {

@@ -1,9 +1,10 @@
-// The one-Node chain's seccomp filter, run in a small classic-BPF evaluator
+// The sandbox's seccomp filters (the one-Node chain's, and the init chain's
+// setuid/setgid rules), run in a small classic-BPF evaluator
 // written here from the kernel's semantics (net/core/filter.c, the subset
 // seccomp accepts). This is the one place where the kernel is stood in for:
 // the e2e and security tests run the same program in the real one.
 import {
-  AUDIT_ARCH, buildSeccompProgram, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, SYSCALL_NUMBERS, X32_SYSCALL_BIT,
+  AUDIT_ARCH, buildInitSeccompProgram, buildSeccompProgram, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, MODE_CALLS, SYSCALL_NUMBERS, X32_SYSCALL_BIT,
   type BpfInstruction, type SeccompAction, type SeccompArch, type SyscallName,
 } from '../../src/native/seccomp-filter';
 
@@ -54,9 +55,12 @@ function run(program: readonly BpfInstruction[], input: Buffer): number {
   throw new Error('no return within 4096 steps');
 }
 
-function decide(arch: SeccompArch, call: SyscallName | number, options: { arch?: number; args?: readonly bigint[] } = {}): SeccompAction {
+type Build = (arch: SeccompArch) => BpfInstruction[];
+
+function decide(arch: SeccompArch, call: SyscallName | number, options: { arch?: number; args?: readonly bigint[]; build?: Build } = {}): SeccompAction {
   const nr = typeof call === 'number' ? call : SYSCALL_NUMBERS[arch][call];
-  return decodeAction(run(buildSeccompProgram(arch), seccompData({ nr, arch: options.arch ?? AUDIT_ARCH[arch], args: options.args ?? [] })));
+  const build = options.build ?? buildSeccompProgram;
+  return decodeAction(run(build(arch), seccompData({ nr, arch: options.arch ?? AUDIT_ARCH[arch], args: options.args ?? [] })));
 }
 
 const EPERM = { kind: 'errno', errno: 1 };
@@ -162,4 +166,107 @@ test('the numbers differ between the tables, so a filter for one architecture wo
   expect(SYSCALL_NUMBERS.x86_64.mount).not.toBe(SYSCALL_NUMBERS.aarch64.mount);
   expect(decide('aarch64', SYSCALL_NUMBERS.x86_64.mount)).toEqual(ALLOW);
   expect(CLONE_NAMESPACE_FLAGS & 0xff).toBe(0);
+});
+
+// The setuid/setgid rules, in both chains' filters. Modes and flags as the kernel reads them: <linux/stat.h>, <asm-generic/fcntl.h>.
+const S_IFREG = 0o100000n;
+const O_WRONLY = 0o1n;
+const O_CREAT = 0o100n;
+const O_TMPFILE = 0o20000000n | 0o200000n; // with x86_64's O_DIRECTORY, as glibc passes it
+const AT_FDCWD = BigInt.asUintN(64, -100n);
+
+/** The arguments of a mode call, with `mode` where the call takes it, and `flags` for the opens. */
+function modeArgs(arch: SeccompArch, name: string, mode: bigint, flags = O_WRONLY | O_CREAT): bigint[] {
+  const call = MODE_CALLS[arch].find((c) => c.name === name);
+  if (call === undefined) throw new Error(`${name} is not a mode call on ${arch}`);
+  const args: bigint[] = [AT_FDCWD, 0x7fff0000n, 0n, 0n, 0n, 0n];
+  args[call.modeArg] = name.startsWith('mknod') ? S_IFREG | mode : mode;
+  if (call.flagsArg !== undefined) args[call.flagsArg] = flags;
+  return args;
+}
+
+const FILTERS: Array<[string, Build]> = [['one-Node chain', buildSeccompProgram], ['init chain', buildInitSeccompProgram]];
+
+describe.each(FILTERS)('the %s filter: no setuid or setgid file', (_chain, build) => {
+  describe.each<SeccompArch>(['x86_64', 'aarch64'])('on %s', (arch) => {
+    const calls = MODE_CALLS[arch].map((call) => call.name);
+
+    test.each(calls)('%s with S_ISUID, S_ISGID or both in the mode gets EPERM', (name) => {
+      for (const mode of [0o4755n, 0o2755n, 0o6755n, 0o4000n, 0o2000n, 0o7777n]) {
+        expect([mode.toString(8), decide(arch, name, { build, args: modeArgs(arch, name, mode) })]).toEqual([mode.toString(8), EPERM]);
+      }
+    });
+
+    test.each(calls)('%s with an ordinary mode (and the sticky bit) is allowed', (name) => {
+      for (const mode of [0o755n, 0o644n, 0o600n, 0o777n, 0o1777n, 0n]) {
+        expect([mode.toString(8), decide(arch, name, { build, args: modeArgs(arch, name, mode) })]).toEqual([mode.toString(8), ALLOW]);
+      }
+    });
+
+    test('the mode is read from its own argument: a set-id bit elsewhere (a path pointer, a dirfd) does not count', () => {
+      for (const name of calls) {
+        const args = modeArgs(arch, name, 0o644n).map((arg, i) => (i === MODE_CALLS[arch].find((c) => c.name === name)?.modeArg ? arg : arg | 0o6000n));
+        expect([name, decide(arch, name, { build, args })]).toEqual([name, ALLOW]);
+      }
+    });
+
+    test('openat with O_CREAT or O_TMPFILE and a set-id mode gets EPERM; without them the kernel ignores the mode, and so does the filter', () => {
+      expect(decide(arch, 'openat', { build, args: modeArgs(arch, 'openat', 0o4755n, O_WRONLY | O_CREAT) })).toEqual(EPERM);
+      expect(decide(arch, 'openat', { build, args: modeArgs(arch, 'openat', 0o2755n, O_WRONLY | O_TMPFILE) })).toEqual(EPERM);
+      expect(decide(arch, 'openat', { build, args: modeArgs(arch, 'openat', 0o4755n, 0n) })).toEqual(ALLOW);
+      expect(decide(arch, 'openat', { build, args: modeArgs(arch, 'openat', 0o6755n, O_WRONLY) })).toEqual(ALLOW);
+    });
+
+    test('only the low half of the mode counts, as in the kernel (umode_t)', () => {
+      expect(decide(arch, 'fchmod', { build, args: [3n, (1n << 40n) | 0o755n] })).toEqual(ALLOW);
+      expect(decide(arch, 'fchmod', { build, args: [3n, (1n << 40n) | 0o4755n] })).toEqual(EPERM);
+    });
+
+    test('openat2, whose mode sits in a struct the filter cannot read, gets ENOSYS, so that a caller falls back to openat', () => {
+      expect(decide(arch, 'openat2', { build })).toEqual(ENOSYS);
+    });
+
+    test('mkdirat is allowed whatever its mode: the kernel keeps only rwx and the sticky bit of it', () => {
+      const mkdirat = arch === 'x86_64' ? 258 : 34;
+      expect(decide(arch, mkdirat, { build, args: [AT_FDCWD, 0x7fff0000n, 0o6755n] })).toEqual(ALLOW);
+    });
+
+    test('a call from another architecture still kills the process, so that its own chmod cannot go round the rules', () => {
+      const i386Chmod = 15;
+      expect(decide(arch, i386Chmod, { build, arch: 0x40000003, args: [0x7fff0000n, 0o4755n] })).toEqual(KILL);
+      if (arch === 'x86_64') expect(decide(arch, X32_SYSCALL_BIT | 90, { build, args: [0x7fff0000n, 0o4755n] })).toEqual(KILL);
+    });
+  });
+
+  test('the table has every call that sets a mode: chmod, fchmod, fchmodat, fchmodat2, open, creat, openat, mknod, mknodat on x86_64; only the *at calls and fchmod on arm64', () => {
+    expect(MODE_CALLS.x86_64.map((c) => c.name).sort()).toEqual(['chmod', 'creat', 'fchmod', 'fchmodat', 'fchmodat2', 'mknod', 'mknodat', 'open', 'openat']);
+    expect(MODE_CALLS.aarch64.map((c) => c.name).sort()).toEqual(['fchmod', 'fchmodat', 'fchmodat2', 'mknodat', 'openat']);
+    expect([SYSCALL_NUMBERS.x86_64.fchmodat2, SYSCALL_NUMBERS.aarch64.fchmodat2, SYSCALL_NUMBERS.x86_64.chmod, SYSCALL_NUMBERS.aarch64.fchmodat]).toEqual([452, 452, 90, 53]);
+  });
+});
+
+describe.each<SeccompArch>(['x86_64', 'aarch64'])('the init chain filter on %s', (arch) => {
+  const build = buildInitSeccompProgram;
+
+  test('only io_uring of the denylist: the mounts are the kernel\'s to lock there, and its commands may make namespaces', () => {
+    for (const name of ['io_uring_setup', 'io_uring_enter', 'io_uring_register'] as const) expect([name, decide(arch, name, { build })]).toEqual([name, EPERM]);
+    for (const name of ['mount', 'umount2', 'pivot_root', 'setns', 'keyctl', 'bpf'] as const) expect([name, decide(arch, name, { build })]).toEqual([name, ALLOW]);
+    expect(decide(arch, 'unshare', { build, args: [0x10000000n | 0x00020000n] })).toEqual(ALLOW);
+    expect(decide(arch, 'clone', { build, args: [0x10000000n | SIGCHLD] })).toEqual(ALLOW);
+    expect(decide(arch, 'clone3', { build })).toEqual(ALLOW);
+  });
+
+  test.each(ORDINARY[arch])('ordinary call %i is allowed', (nr) => {
+    expect(decide(arch, nr, { build })).toEqual(ALLOW);
+  });
+
+  test('the program is what the kernel takes: every jump forward and in range, a return last', () => {
+    const program = build(arch);
+    program.forEach((insn, pc) => {
+      if ((insn.code & 0x07) !== 0x05) return;
+      expect(pc + 1 + insn.jt).toBeLessThan(program.length);
+      expect(pc + 1 + insn.jf).toBeLessThan(program.length);
+    });
+    expect(program[program.length - 1].code).toBe(0x06);
+  });
 });

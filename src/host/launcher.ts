@@ -42,8 +42,6 @@ export interface LaunchRequest {
    * caller decodes what arrives itself (the command may be hostile).
    */
   channel?: boolean;
-  /** Descriptors beyond stdio and the channel that the command keeps (the caller adds them to stdio). */
-  keepFds?: number[];
 }
 
 export interface SetupReport {
@@ -100,7 +98,6 @@ export class SandboxProcess {
       processLimit: { kind, max, ...(cgroupProcs !== undefined ? { cgroupProcs } : {}) },
       ...(request.channel ? { channel: true as const } : {}),
       ...(typeof request.stdio === 'object' ? { controllingTerminal: true } : {}),
-      ...(request.keepFds ? { keepFds: request.keepFds } : {}),
     };
     const [file, ...args] = this.chain.chain === 'one-node' ? oneNodeArgv(request, this.chain.node) : trampolineArgv(request);
     const io = typeof request.stdio === 'object' ? request.stdio.tty : request.stdio ?? 'inherit';

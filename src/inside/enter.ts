@@ -100,9 +100,9 @@ export function enterSandbox({ sys, buildRoot, ties }: Native, config: InitConfi
   return { overlays, steps, mountMs };
 }
 
-/** The descriptors the command keeps: stdio, the runner's channel, and whatever the launcher passed on purpose. */
+/** The descriptors the command keeps: stdio and the runner's channel. */
 export function keptDescriptors(config: InitConfig): number[] {
-  return [0, 1, 2, ...(config.channel ? [CHANNEL_FD] : []), ...(config.keepFds ?? [])];
+  return [0, 1, 2, ...(config.channel ? [CHANNEL_FD] : [])];
 }
 
 /** Only the kept descriptors reach the command; every other one closes on exec. */

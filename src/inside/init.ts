@@ -3,7 +3,8 @@
 // every mount it made is locked and cannot be remounted or unmounted from
 // inside, whatever capabilities the command later holds.
 import fs from 'node:fs';
-import { toWire } from '../shared/errors';
+import { SandboxError, toWire } from '../shared/errors';
+import { buildInitSeccompProgram, encodeProgram, seccompArchOf } from '../native/seccomp-filter';
 import { SETUP_FAILED_EXIT, type InitConfig } from '../shared/sandbox-protocol';
 import { classify, commandEnvironment, enterSandbox, keptDescriptors, loadNative, prepareDescriptors, readConfig, report, type Sys } from './enter';
 
@@ -36,6 +37,34 @@ function makeStdioBlocking(sys: Sys): void {
   }
 }
 
+const SECCOMP_HINT = 'use a kernel built with CONFIG_SECCOMP_FILTER (distribution kernels are), or let a container\'s own seccomp profile allow seccomp(2) (Docker\'s default does)';
+
+/**
+ * The init chain's filter (seccomp-filter.ts): no setuid or setgid bit on
+ * any file, for the command and everything it starts, nested user
+ * namespaces included (a filter is inherited and cannot be removed). The
+ * sandbox's uid is the host user's and writable binds are the host's file
+ * systems, whose setuid files would work on the host, nosuid being only the
+ * sandbox's. Installed last, just before execve: nothing of the command runs
+ * without it, and no_new_privs is already set (enterSandbox).
+ */
+function forbidSetidFiles(sys: Sys): void {
+  const arch = seccompArchOf(process.arch);
+  if (arch === undefined) {
+    throw new SandboxError('host', `the sandbox's seccomp filter, which keeps a test from leaving a setuid file on the host, is built for x86_64 and aarch64 only, and this is ${process.arch}`, {
+      hint: 'run the tests on an x86_64 or aarch64 machine',
+    });
+  }
+  try {
+    sys.installSeccompFilter(encodeProgram(buildInitSeccompProgram(arch)));
+  } catch (error) {
+    if (!sys.isSyscallError(error)) throw error;
+    throw new SandboxError('setup', `the kernel refused the sandbox's seccomp filter (no setuid or setgid files): ${error.message}`, {
+      cause: error, syscall: error.syscall, errno: error.code, hint: SECCOMP_HINT,
+    });
+  }
+}
+
 function main(): void {
   const config = readConfig();
   if (config === undefined) {
@@ -52,6 +81,7 @@ function main(): void {
     makeStdioBlocking(sys);
     const env = commandEnvironment(config, overlays);
     const argv = commandArgv(config);
+    forbidSetidFiles(sys);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
     sys.execve(argv[0], argv, Object.entries(env).map(([key, value]) => `${key}=${value}`));
   } catch (error) {

@@ -1,10 +1,20 @@
-// The seccomp filter of the one-Node chain, as data: a classic-BPF program
-// built here, and only here, from the denylist below. In that chain the
-// mounts are not locked by a nested user namespace; Node's own platform
-// threads, which exist before any of our code runs, keep the capabilities
-// the process was born with. This filter, installed on every thread at once,
-// is what keeps the mount table, the namespaces and the kernel's riskier
-// interfaces out of reach of all of them and of every process they start.
+// The sandbox's seccomp filters, as data: classic-BPF programs built here,
+// and only here, from the tables below.
+//
+// The one-Node chain's: in that chain the mounts are not locked by a nested
+// user namespace; Node's own platform threads, which exist before any of our
+// code runs, keep the capabilities the process was born with. This filter,
+// installed on every thread at once, is what keeps the mount table, the
+// namespaces and the kernel's riskier interfaces out of reach of all of them
+// and of every process they start.
+//
+// Both chains' (the init chain's filter has only these rules): no setuid or
+// setgid bit may be set on a file. The sandbox's uid is the host user's
+// (host root, as root), a writable bind is the host's own file system, and
+// nosuid holds only inside: a setuid file left in a writable bind (the
+// sandboxes' cache, a user's `writable: true` bind) would be a setuid-root
+// program for every local user on the host. No capability is needed for it:
+// the owner of a file may always chmod it 4755.
 //
 // Pure: no koffi, so that the unit test can run the program in its own
 // evaluator. syscalls.ts passes the bytes to the kernel.
@@ -69,19 +79,59 @@ export const DENIED: ReadonlyArray<readonly [name: SyscallName, why: string]> = 
   ['bpf', 'kernel attack surface, and no use in a test'],
 ];
 
+/** In the init chain's filter: io_uring opens files with a mode that seccomp never sees (IORING_OP_OPENAT). */
+export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, why: string]> = DENIED.filter(([name]) => name.startsWith('io_uring_'));
+
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
   | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
-  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf';
+  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'openat2' | ModeCallName;
 
-/** From the kernel's arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h. */
+/** The calls that set a file's mode bits from an argument. mkdir(at) is not one: the kernel keeps only rwx and the sticky bit of its mode. */
+export type ModeCallName = 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'open' | 'creat' | 'openat' | 'mknod' | 'mknodat';
+
+/** A mode call: which argument holds the mode and, for the opens, which the flags, without O_CREAT or O_TMPFILE in which the mode is ignored. */
+export interface ModeCall {
+  name: ModeCallName;
+  modeArg: number;
+  flagsArg?: number;
+}
+
+/** S_ISUID | S_ISGID, <linux/stat.h>. */
+export const SETID_BITS = 0o6000;
+/** O_CREAT | __O_TMPFILE, the same on x86_64 and arm64 (<asm-generic/fcntl.h>): the flags with which open uses its mode. */
+export const OPEN_MODE_FLAGS = 0o100 | 0o20000000;
+
+/**
+ * Per table, since arm64 has only the *at calls (and fchmod). Refused with
+ * EPERM when the mode has S_ISUID or S_ISGID, whatever the file (a setgid
+ * directory too: seccomp cannot tell a directory from a file by its path).
+ */
+export const MODE_CALLS: Record<SeccompArch, readonly ModeCall[]> = {
+  x86_64: [
+    { name: 'chmod', modeArg: 1 }, { name: 'fchmod', modeArg: 1 }, { name: 'fchmodat', modeArg: 2 }, { name: 'fchmodat2', modeArg: 2 },
+    { name: 'open', flagsArg: 1, modeArg: 2 }, { name: 'creat', modeArg: 1 }, { name: 'openat', flagsArg: 2, modeArg: 3 },
+    { name: 'mknod', modeArg: 1 }, { name: 'mknodat', modeArg: 2 },
+  ],
+  aarch64: [
+    { name: 'fchmod', modeArg: 1 }, { name: 'fchmodat', modeArg: 2 }, { name: 'fchmodat2', modeArg: 2 },
+    { name: 'openat', flagsArg: 2, modeArg: 3 }, { name: 'mknodat', modeArg: 2 },
+  ],
+};
+
+/**
+ * From the kernel's arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
+ * arm64 has no chmod, open, creat nor mknod: -1, a number no call has, so that no rule can match it.
+ */
 export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> = {
   x86_64: {
+    chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, open: 2, creat: 85, openat: 257, openat2: 437, mknod: 133, mknodat: 259,
     mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, unshare: 272, clone: 56, clone3: 435,
     keyctl: 250, add_key: 248, request_key: 249, bpf: 321, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
   aarch64: {
+    chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
     mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, unshare: 97, clone: 220, clone3: 435,
     keyctl: 219, add_key: 217, request_key: 218, bpf: 280, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
@@ -145,37 +195,81 @@ const load = (offset: number): Draft => ({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: 
 const ifEqual = (k: number, then: Jump, otherwise: Jump = 0): Draft => ({ code: BPF_JMP_JEQ_K, jt: then, jf: otherwise, k });
 const ret = (k: number, label?: Label): Draft => ({ code: BPF_RET_K, jt: 0, jf: 0, k, ...(label !== undefined ? { label } : {}) });
 
+/** The low half of args[i]: every flag and mode the filter reads fits in it. */
+const argLow = (i: number): number => OFFSET_ARG0_LOW + i * 8;
+
+/** What a filter refuses, beyond the checks of the architecture and of the mode calls that every filter has. */
+interface Policy {
+  denied: ReadonlyArray<readonly [name: SyscallName, why: string]>;
+  /** clone and unshare with a namespace flag get EPERM, clone3 ENOSYS. */
+  namespaces: boolean;
+}
+
 /**
  * The program, in order: a call from another architecture (or x86_64's x32
  * table) kills the process, since its numbers would mean other calls; the
- * denylist gets EPERM; clone and unshare get EPERM only when they carry a
- * namespace flag (threads and plain forks must go on working); clone3 gets
- * ENOSYS, because its flags sit in a struct the filter cannot read, and
- * glibc then falls back to clone, which the filter can check. All else is
- * allowed.
+ * denylist gets EPERM; with `namespaces`, clone and unshare get EPERM only
+ * when they carry a namespace flag (threads and plain forks must go on
+ * working), and clone3 gets ENOSYS, because its flags sit in a struct the
+ * filter cannot read, and glibc then falls back to clone, which the filter
+ * can check; a mode call whose mode has S_ISUID or S_ISGID gets EPERM (an
+ * open only with O_CREAT or O_TMPFILE, without which the kernel ignores the
+ * mode); openat2 gets ENOSYS, for the same reason as clone3: its mode sits
+ * in a struct, and libc's open never uses it. All else is allowed.
  */
-export function buildSeccompProgram(arch: SeccompArch): BpfInstruction[] {
+function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
   const nr = SYSCALL_NUMBERS[arch];
+  const modeCalls = MODE_CALLS[arch];
+  const missing = modeCalls.filter((call) => nr[call.name] < 0).map((call) => call.name);
+  if (missing.length > 0) throw new Error(`seccomp filter: ${arch} has no ${missing.join(', ')}, yet MODE_CALLS lists them`);
   const drafts: Draft[] = [
     load(OFFSET_ARCH),
     ifEqual(AUDIT_ARCH[arch], 0, 'kill'),
     load(OFFSET_NR),
     ...(arch === 'x86_64' ? [{ code: BPF_JMP_JGE_K, jt: 'kill', jf: 0, k: X32_SYSCALL_BIT } satisfies Draft] : []),
-    ...DENIED.map(([name]) => ifEqual(nr[name], 'eperm')),
-    ifEqual(nr.clone3, 'enosys'),
-    ifEqual(nr.clone, 'clone-flags'),
-    ifEqual(nr.unshare, 'unshare-flags'),
+    ...policy.denied.map(([name]) => ifEqual(nr[name], 'eperm')),
+    ...(policy.namespaces ? [ifEqual(nr.clone3, 'enosys'), ifEqual(nr.clone, 'clone-flags'), ifEqual(nr.unshare, 'unshare-flags')] : []),
+    ...modeCalls.map((call) => ifEqual(nr[call.name], call.flagsArg !== undefined ? `${call.name}-flags` : `${call.name}-mode`)),
+    ifEqual(nr.openat2, 'enosys'),
     ret(SECCOMP_RET_ALLOW),
-    { ...load(OFFSET_ARG0_LOW), label: 'clone-flags' },
-    { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: CLONE_NAMESPACE_FLAGS },
-    { ...load(OFFSET_ARG0_LOW), label: 'unshare-flags' },
-    { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: UNSHARE_NAMESPACE_FLAGS },
+    ...(policy.namespaces
+      ? [
+        { ...load(argLow(0)), label: 'clone-flags' },
+        { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: CLONE_NAMESPACE_FLAGS },
+        { ...load(argLow(0)), label: 'unshare-flags' },
+        { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: UNSHARE_NAMESPACE_FLAGS },
+      ]
+      : []),
+    ...modeCalls.flatMap((call): Draft[] => [
+      ...(call.flagsArg !== undefined
+        ? [
+          { ...load(argLow(call.flagsArg)), label: `${call.name}-flags` },
+          { code: BPF_JMP_JSET_K, jt: 0, jf: 'allow', k: OPEN_MODE_FLAGS },
+          load(argLow(call.modeArg)),
+        ]
+        : [{ ...load(argLow(call.modeArg)), label: `${call.name}-mode` }]),
+      { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: SETID_BITS },
+    ]),
     ret(SECCOMP_RET_ALLOW, 'allow'),
     ret(SECCOMP_RET_ERRNO | EPERM, 'eperm'),
     ret(SECCOMP_RET_ERRNO | ENOSYS, 'enosys'),
     ret(SECCOMP_RET_KILL_PROCESS, 'kill'),
   ];
   return assemble(drafts);
+}
+
+/** The one-Node chain's filter: the whole denylist, the namespace rules and the mode rules. */
+export function buildSeccompProgram(arch: SeccompArch): BpfInstruction[] {
+  return build(arch, { denied: DENIED, namespaces: true });
+}
+
+/**
+ * The init chain's filter, installed before the command is exec'd: only the
+ * mode rules (and io_uring, which would go round them). Its mounts are locked
+ * by the kernel, and its commands may make namespaces of their own.
+ */
+export function buildInitSeccompProgram(arch: SeccompArch): BpfInstruction[] {
+  return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false });
 }
 
 /** struct sock_filter[] as the kernel reads it: u16 code, u8 jt, u8 jf, u32 k, in this machine's byte order. */

@@ -21,7 +21,6 @@ export interface Tools {
   unshare: string;
   setpriv: string;
   sh: string;
-  env: string;
 }
 
 /**
@@ -44,8 +43,6 @@ export interface InitConfig {
   processLimit: { kind: 'pids-cgroup' | 'rlimit' | 'none'; max: number; cgroupProcs?: string };
   /** When set, fd CHANNEL_FD is handed to the command (and no other descriptor beyond stdio). */
   channel?: true;
-  /** Further descriptors (beyond stdio and the channel) the command keeps; every other one closes. */
-  keepFds?: number[];
   /** stdin is a fresh pty's slave: make it the command's controlling terminal, for job control and ^C. */
   controllingTerminal?: boolean;
 }
