@@ -125,7 +125,7 @@ function runOnce(dir, mode) {
   const files = [...result.stderr.matchAll(/launch→init (\d+) ms, mounts ([\d.]+) ms, init→exec (\d+) ms, child start\+load Jest (\d+) ms, waited for a slot (\d+) ms, run (\d+) ms, total (\d+) ms[^\n]*?, child peak RSS ([\d.]+) MB/g)]
     .map((m) => ({ launchToInit: +m[1], mounts: +m[2], initToExec: +m[3], childLoad: +m[4], waited: +m[5], run: +m[6], total: +m[7], childRssMb: +m[8] }));
   // The test process's own CPU by phase (the one-Node chain's line; the init chain names its phases differently).
-  const cpuPhases = [...result.stderr.matchAll(/CPU setup (\d+) ms, load Jest (\d+) ms, run (\d+) ms/g)].map((m) => ({ setup: +m[1], load: +m[2], run: +m[3] }));
+  const cpuPhases = [...result.stderr.matchAll(/CPU setup (\d+) ms, load Jest (\d+) ms, run (\d+) ms, (\d+) page faults/g)].map((m) => ({ setup: +m[1], load: +m[2], run: +m[3], faults: +m[4] }));
   if (result.status !== 0 && !failsOnPurpose.has(dir)) throw new Error(`${mode} failed in ${dir} (exit ${result.status}):\n${(result.stdout + result.stderr).slice(-2000)}`);
   return { wall: +timing[1], cpu: +timing[2] + +timing[3], maxRssMb: +timing[4] / 1024, files, cpuPhases, exit: result.status };
 }
@@ -157,7 +157,7 @@ for (const [name, dir] of Object.entries(suites())) {
   summary.cpuRatio = summary['mount-sandbox'].cpuS / summary.node.cpuS;
   summary.perFileMs = Object.fromEntries(['launchToInit', 'mounts', 'initToExec', 'childLoad', 'waited', 'run', 'total', 'childRssMb'].map((k) => [k, median(files.map((f) => f[k]))]));
   const cpuPhases = runs['mount-sandbox'].flatMap((r) => r.cpuPhases);
-  summary.childCpuMs = Object.fromEntries(['setup', 'load', 'run'].map((k) => [k, median(cpuPhases.map((c) => c[k]))]));
+  summary.childCpuMs = Object.fromEntries(['setup', 'load', 'run', 'faults'].map((k) => [k, median(cpuPhases.map((c) => c[k]))]));
   summary.childCpuMs.total = median(cpuPhases.map((c) => c.setup + c.load + c.run));
   report.suites[name] = summary;
   process.stderr.write(`${name}: done\n`);
@@ -179,11 +179,11 @@ for (const [name, s] of Object.entries(report.suites)) {
   const peer = s['vitest forks, isolated'];
   if (peer) console.log(`\n${name}: mount-sandbox / vitest forks (isolated): wall ${(s['mount-sandbox'].wallS / peer.wallS).toFixed(2)}, cpu ${(s['mount-sandbox'].cpuS / peer.cpuS).toFixed(2)} (below 1 means the sandbox is faster)`);
 }
-console.log('\nCPU per sandboxed file (medians, ms): the test process by phase, then the rest of the run\'s CPU per file (Jest\'s own process, util-linux, the kernel\'s namespaces):\n| suite | Node start + sandbox setup | load Jest | run the file | test process | whole run per file | rest |\n|---|---|---|---|---|---|---|');
+console.log('\nCPU per sandboxed file (medians, ms): the test process by phase, then the rest of the run\'s CPU per file (Jest\'s own process, util-linux, the kernel\'s namespaces):\n| suite | Node start + sandbox setup | load Jest | run the file | test process | its page faults | whole run per file | rest |\n|---|---|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {
   const c = s.childCpuMs;
   const whole = s['mount-sandbox'].cpuPerFileMs;
-  console.log(`| ${name} | ${c.setup} | ${c.load} | ${c.run} | ${c.total} | ${whole.toFixed(0)} | ${(whole - c.total).toFixed(0)} |`);
+  console.log(`| ${name} | ${c.setup} | ${c.load} | ${c.run} | ${c.total} | ${c.faults} | ${whole.toFixed(0)} | ${(whole - c.total).toFixed(0)} |`);
 }
 console.log('\nPer sandboxed file (medians, ms):\n| suite | launch→init | mounts | init→exec | child start + load Jest | waited for a slot | run | total |\n|---|---|---|---|---|---|---|---|');
 for (const [name, s] of Object.entries(report.suites)) {

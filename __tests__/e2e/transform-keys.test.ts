@@ -56,7 +56,7 @@ function expectNoTransformerLoaded(run: JestRun): void {
  * so a setup figure under 10 ms would mean the numbers came from elsewhere.
  */
 function expectCpuSplit(run: JestRun): void {
-  const splits = [...run.stderr.matchAll(/CPU setup (\d+) ms, load Jest (\d+) ms, run (\d+) ms, one Node process/g)];
+  const splits = [...run.stderr.matchAll(/CPU setup (\d+) ms, load Jest (\d+) ms, run (\d+) ms, \d+ page faults, one Node process/g)];
   expect(splits.length).toBeGreaterThan(0);
   for (const [, setup, load, ran] of splits) {
     expect(Number(setup)).toBeGreaterThanOrEqual(10);

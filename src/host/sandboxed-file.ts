@@ -413,6 +413,7 @@ export class SandboxedFile {
       : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms, ended ${this.#life.state} ${describeState(this.#life.endedIn ?? this.#life.state)}` +
       (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : '') +
       cpuSplit(this.#sandbox.chain.chain === 'one-node', t?.cpuMs, this.#loadedCpuMs, stats?.cpuMs) +
+      (typeof stats?.pageFaults === 'number' && Number.isFinite(stats.pageFaults) ? `, ${stats.pageFaults.toFixed(0)} page faults` : '') +
       `, ${this.#sandbox.chain.chain === 'one-node' ? 'one Node process' : `init chain (${this.#sandbox.chain.why})`}`);
   }
 

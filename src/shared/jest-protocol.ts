@@ -47,6 +47,8 @@ export interface ChildStats {
   maxRss: number;
   /** The child's CPU time (user + system, ms) when its file ended. */
   cpuMs?: number;
+  /** Its minor page faults by then: on a VM where each costs tens of microseconds, they are much of that CPU. */
+  pageFaults?: number;
 }
 
 export type ChildMessage =
