@@ -67,3 +67,6 @@ console.log(`mount-sandbox run -- node -e 0  ${result.sandboxRunNodeMs.toFixed(1
 console.log(`  MOUNT_SANDBOX_ONE_NODE=0      ${result.sandboxRunNodeTwoNodeMs.toFixed(1)}  (x${result.sandboxRunNodeTwoNodeRatio.toFixed(2)}; the init chain: two)`);
 console.log(`  mount setup inside            ${result.mountSetupMs.toFixed(2)}`);
 console.log(`  init start → exec             ${result.initStartToExecMs.toFixed(1)}`);
+// Issue 11's target. The CLI is itself a Node process, so `mount-sandbox run -- node -e 0` starts two
+// Node processes to node's one, and cannot come under 2x as measured.
+console.log(`target: mount-sandbox run -- node -e 0 <= 1.3x node -e 0: ${result.sandboxRunNodeRatio <= 1.3 ? 'met' : 'missed'} (x${result.sandboxRunNodeRatio.toFixed(2)})`);

@@ -50,6 +50,21 @@ function expectNoTransformerLoaded(run: JestRun): void {
   for (const packages of lists) expect(packages.filter((name) => TRANSFORMER_PACKAGES.includes(name))).toEqual([]);
 }
 
+/**
+ * The per-file debug line's CPU split (bench/ reads it): the test process's
+ * own CPU by phase, as it measured it. A Node start alone costs tens of ms,
+ * so a setup figure under 10 ms would mean the numbers came from elsewhere.
+ */
+function expectCpuSplit(run: JestRun): void {
+  const splits = [...run.stderr.matchAll(/CPU setup (\d+) ms, load Jest (\d+) ms, run (\d+) ms, \d+ page faults, one Node process/g)];
+  expect(splits.length).toBeGreaterThan(0);
+  for (const [, setup, load, ran] of splits) {
+    expect(Number(setup)).toBeGreaterThanOrEqual(10);
+    expect(Number(load)).toBeGreaterThan(0);
+    expect(Number(ran)).toBeGreaterThan(0);
+  }
+}
+
 function passed(results: FormattedTestResults): void {
   expect(Object.values(outcomes(results))).toEqual(expect.arrayContaining(['passed']));
   expect(Object.values(outcomes(results)).every((status) => status === 'passed')).toBe(true);
@@ -75,6 +90,7 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
         expect(stats.loaded).toBe('none');
         expectNoTransformerLoaded(run);
       }
+      expectCpuSplit(run);
     };
     // Cold cache: keys from Jest's process, the transform itself in the sandbox.
     await flavour('vanilla', true);
@@ -142,6 +158,7 @@ describe.each(USERS)('transform keys from Jest\'s process, as %s', (user: User) 
         expect(stats.loaded).toBe('none');
         expectNoTransformerLoaded(run);
       }
+      expectCpuSplit(run);
     };
     await native('true', true);
     await native('true', false);

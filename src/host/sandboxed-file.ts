@@ -66,6 +66,19 @@ function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
   return argv;
 }
 
+/**
+ * The child's CPU by phase, from what it reported (debug output, so a forged
+ * number only misleads its own line): Node's start with the sandbox setup,
+ * loading Jest, and running the file. In the init chain the setup is the
+ * init's, a Node process of its own, and the test's Node starts afresh.
+ */
+function cpuSplit(oneNode: boolean, setup: number | undefined, loaded: number | undefined, ended: number | undefined): string {
+  const finite = (value: number | undefined): value is number => typeof value === 'number' && Number.isFinite(value);
+  if (!finite(setup) || !finite(loaded) || !finite(ended)) return '';
+  const load = oneNode ? `load Jest ${(loaded - setup).toFixed(0)} ms` : `child start+load Jest ${loaded.toFixed(0)} ms`;
+  return `, CPU setup ${setup.toFixed(0)} ms, ${load}, run ${(ended - loaded).toFixed(0)} ms`;
+}
+
 function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -172,6 +185,8 @@ export class SandboxedFile {
   #outcome: Extract<ChildMessage, { type: 'result' | 'failure' }> | undefined;
   #relay = Promise.resolve();
   #loadedAt: number | undefined;
+  /** The child's CPU time once Jest was loaded, as it reported it (debug output only). */
+  #loadedCpuMs: number | undefined;
   #assignedAt: number | undefined;
 
   private constructor(test: Test, ctx: FileRunContext, plan: FilePlan, env: Record<string, string>, transformKeys: TransformKeys | undefined) {
@@ -261,6 +276,7 @@ export class SandboxedFile {
     switch (message.type) {
       case 'loaded':
         this.#loadedAt ??= now();
+        this.#loadedCpuMs ??= message.cpuMs;
         this.#life.fire('loaded');
         // Handed over already: the child starts the file the moment Jest is loaded.
         if (this.#request !== undefined && this.#life.state === 'ready') this.#life.fire('run');
@@ -396,6 +412,8 @@ export class SandboxedFile {
         `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
       : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms, ended ${this.#life.state} ${describeState(this.#life.endedIn ?? this.#life.state)}` +
       (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : '') +
+      cpuSplit(this.#sandbox.chain.chain === 'one-node', t?.cpuMs, this.#loadedCpuMs, stats?.cpuMs) +
+      (typeof stats?.pageFaults === 'number' && Number.isFinite(stats.pageFaults) ? `, ${stats.pageFaults.toFixed(0)} page faults` : '') +
       `, ${this.#sandbox.chain.chain === 'one-node' ? 'one Node process' : `init chain (${this.#sandbox.chain.why})`}`);
   }
 

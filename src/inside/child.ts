@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { TestEvents } from '@jest/test-result';
 import type TestRunnerClass from 'jest-runner';
-import { debug } from '../shared/debug';
+import { cpuMs, debug } from '../shared/debug';
 import { flushCompileCache, installCompileCache } from './compile-cache';
 import { loadChildJest, type TestContext as Context } from '../shared/jest-compat';
 import { installLazyTransforms, lazyTransformStats } from './lazy-transform';
@@ -57,7 +57,7 @@ async function prepare(request: PrepareRequest): Promise<Prepared> {
   const lazyTransforms = transformKeys?.lazy === true
     && await installLazyTransforms(require.resolve('@jest/transform', { paths: [path.dirname(request.modules.jestRuntime)] }), transformKeys);
   warmModules(request, lazyTransforms);
-  await post({ type: 'loaded', loadMs: performance.now() - started });
+  await post({ type: 'loaded', loadMs: performance.now() - started, cpuMs: cpuMs() });
   return { request, TestRunner, context };
 }
 
@@ -76,7 +76,7 @@ async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
   runner.on('test-case-start', (args: TestEvents['test-case-start']) => post({ type: 'test-case-start', args }));
   runner.on('test-case-result', ([testPath, result]: TestEvents['test-case-result']) => post({ type: 'test-case-result', args: [testPath, result] }));
   runner.on('test-file-success', ([, result]: TestEvents['test-file-success']) => {
-    outcome = { type: 'result', result, stats: { maxRss: process.resourceUsage().maxRSS * 1024 } };
+    outcome = { type: 'result', result, stats: { maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: cpuMs(), pageFaults: process.resourceUsage().minorPageFault } };
   });
   runner.on('test-file-failure', ([, error]: TestEvents['test-file-failure']) => {
     outcome = { type: 'failure', error: toSerializableError(error) };

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { SandboxError, toWire } from '../shared/errors';
 import { buildInitSeccompProgram, encodeProgram, seccompArchOf } from '../native/seccomp-filter';
 import { SETUP_FAILED_EXIT, type InitConfig } from '../shared/sandbox-protocol';
+import { cpuMs } from '../shared/debug';
 import { classify, commandEnvironment, enterSandbox, keptDescriptors, loadNative, prepareDescriptors, readConfig, report, type Sys } from './enter';
 
 const initStartedAt = performance.timeOrigin;
@@ -82,7 +83,7 @@ function main(): void {
     const env = commandEnvironment(config, overlays);
     const argv = commandArgv(config);
     forbidSetidFiles(sys);
-    report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now() } });
+    report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });
     sys.execve(argv[0], argv, Object.entries(env).map(([key, value]) => `${key}=${value}`));
   } catch (error) {
     report({ type: 'error', ...toWire(classify(sys, error)) });

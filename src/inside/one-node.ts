@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import { SandboxError, toWire } from '../shared/errors';
 import { SANDBOX_MARKER_VAR, SETUP_FAILED_EXIT, STATUS_FD } from '../shared/sandbox-protocol';
+import { cpuMs } from '../shared/debug';
 import { classify, closeInheritedDescriptors, commandEnvironment, enterSandbox, keptDescriptors, loadNative, readConfig, report } from './enter';
 import { lockDown, threadIds } from './lockdown';
 
@@ -57,7 +58,7 @@ function main(): void {
     lockDown(sys, threadsAtStart);
     for (const key of Object.keys(process.env)) delete process.env[key];
     Object.assign(process.env, commandEnvironment(config, overlays));
-    report({ type: 'ready', overlays, steps, timings: { initStartedAt: performance.timeOrigin, mountMs, execAt: performance.timeOrigin + performance.now() } });
+    report({ type: 'ready', overlays, steps, timings: { initStartedAt: performance.timeOrigin, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });
   } catch (error) {
     report({ type: 'error', ...toWire(classify(sys, error)) });
     process.exit(SETUP_FAILED_EXIT);

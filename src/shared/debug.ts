@@ -8,3 +8,9 @@ export function debugEnabled(): boolean {
 export function debug(line: string): void {
   if (debugEnabled()) process.stderr.write(`mount-sandbox: ${line}\n`);
 }
+
+/** This process's CPU time so far (user + system, all threads), ms: the per-file debug line splits it by phase. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}

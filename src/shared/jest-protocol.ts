@@ -45,10 +45,15 @@ export type ParentMessage = PrepareRequest | RunRequest;
 export interface ChildStats {
   /** Peak resident set size of the child, bytes. */
   maxRss: number;
+  /** The child's CPU time (user + system, ms) when its file ended. */
+  cpuMs?: number;
+  /** Its minor page faults by then: on a VM where each costs tens of microseconds, they are much of that CPU. */
+  pageFaults?: number;
 }
 
 export type ChildMessage =
-  | { type: 'loaded'; loadMs: number }
+  /** cpuMs: the child's CPU time (user + system, ms) once Jest is loaded, before the file is assigned. */
+  | { type: 'loaded'; loadMs: number; cpuMs?: number }
   | { type: 'test-case-start'; args: TestEvents['test-case-start'] }
   | { type: 'test-case-result'; args: [string, TestCaseResult] }
   | { type: 'result'; result: TestResult; stats: ChildStats }

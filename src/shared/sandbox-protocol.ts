@@ -54,6 +54,11 @@ export interface SetupTimings {
   mountMs: number;
   /** Milliseconds since the epoch when the command's own code may start: just before its exec, or in the one-Node chain, once locked down. */
   execAt: number;
+  /**
+   * CPU time (user + system, ms) the process that built the root had spent by then: the init's, or in the
+   * one-Node chain the test's own Node, its start included. For MOUNT_SANDBOX_DEBUG and bench/.
+   */
+  cpuMs?: number;
 }
 
 /** Per overlay destination, what it became: overlayfs, a copy, or (for a project) a read-only bind. */
