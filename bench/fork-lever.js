@@ -20,7 +20,7 @@
 // same Math.random() sequence (V8's per-isolate seed is copied), and Node's
 // normal exit joins the missing platform threads, so a child must _exit().
 //
-// Usage: node bench/fork-lever.js [rounds]   (Linux x64, from the repository)
+// Usage: node bench/fork-lever.js [rounds]   (x86_64 or arm64 Linux; needs `npm run build` first)
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');

@@ -22,7 +22,7 @@ import { jestModules } from '../shared/jest-modules';
 import type { OnceLines } from './output-dedupe';
 import { settleScratch } from './snapshot-scratch';
 import { transformKeysFor, type TransformKeys } from './transform-keys';
-import { toSerializableError, type ChildMessage, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
+import { toSerializableError, type ChildMessage, type ChildStats, type PrepareRequest, type RunRequest } from '../shared/jest-protocol';
 import { RunnerChannel } from './channel';
 import { FileFailure } from './file-failure';
 import { FileLifecycle, describeState, type FileState } from './file-lifecycle';
@@ -67,16 +67,19 @@ function childExecArgv(globalConfig: Config.GlobalConfig): string[] {
 }
 
 /**
- * The child's CPU by phase, from what it reported (debug output, so a forged
- * number only misleads its own line): Node's start with the sandbox setup,
- * loading Jest, and running the file. In the init chain the setup is the
- * init's, a Node process of its own, and the test's Node starts afresh.
+ * The child's CPU by phase, and its page faults, from what it reported
+ * (debug output, so a forged number only misleads its own line): Node's
+ * start with the sandbox setup, loading Jest, and running the file. In the
+ * init chain the setup is the init's, a Node process of its own, and the
+ * test's Node starts afresh.
  */
-function cpuSplit(oneNode: boolean, setup: number | undefined, loaded: number | undefined, ended: number | undefined): string {
+function cpuSplit(oneNode: boolean, setup: number | undefined, loaded: number | undefined, stats: ChildStats | undefined): string {
   const finite = (value: number | undefined): value is number => typeof value === 'number' && Number.isFinite(value);
-  if (!finite(setup) || !finite(loaded) || !finite(ended)) return '';
+  const ended = stats?.cpuMs;
+  const faults = finite(stats?.pageFaults) ? `, ${stats.pageFaults.toFixed(0)} page faults` : '';
+  if (!finite(setup) || !finite(loaded) || !finite(ended)) return faults;
   const load = oneNode ? `load Jest ${(loaded - setup).toFixed(0)} ms` : `child start+load Jest ${loaded.toFixed(0)} ms`;
-  return `, CPU setup ${setup.toFixed(0)} ms, ${load}, run ${(ended - loaded).toFixed(0)} ms`;
+  return `, CPU setup ${setup.toFixed(0)} ms, ${load}, run ${(ended - loaded).toFixed(0)} ms${faults}`;
 }
 
 function shellQuote(word: string): string {
@@ -412,8 +415,7 @@ export class SandboxedFile {
         `waited for a slot ${loaded ? Math.max(0, startedAt - loaded).toFixed(0) : '?'} ms, run ${(end - Math.max(startedAt, loaded ?? startedAt)).toFixed(0)} ms, `
       : '') + `total ${(end - this.#sandbox.launchedAt).toFixed(0)} ms, ended ${this.#life.state} ${describeState(this.#life.endedIn ?? this.#life.state)}` +
       (stats ? `, child peak RSS ${(stats.maxRss / 1024 ** 2).toFixed(1)} MB` : '') +
-      cpuSplit(this.#sandbox.chain.chain === 'one-node', t?.cpuMs, this.#loadedCpuMs, stats?.cpuMs) +
-      (typeof stats?.pageFaults === 'number' && Number.isFinite(stats.pageFaults) ? `, ${stats.pageFaults.toFixed(0)} page faults` : '') +
+      cpuSplit(this.#sandbox.chain.chain === 'one-node', t?.cpuMs, this.#loadedCpuMs, stats) +
       `, ${this.#sandbox.chain.chain === 'one-node' ? 'one Node process' : `init chain (${this.#sandbox.chain.why})`}`);
   }
 

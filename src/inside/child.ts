@@ -76,7 +76,8 @@ async function runFile(prepared: Prepared, request: RunRequest): Promise<void> {
   runner.on('test-case-start', (args: TestEvents['test-case-start']) => post({ type: 'test-case-start', args }));
   runner.on('test-case-result', ([testPath, result]: TestEvents['test-case-result']) => post({ type: 'test-case-result', args: [testPath, result] }));
   runner.on('test-file-success', ([, result]: TestEvents['test-file-success']) => {
-    outcome = { type: 'result', result, stats: { maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: cpuMs(), pageFaults: process.resourceUsage().minorPageFault } };
+    const usage = process.resourceUsage();
+    outcome = { type: 'result', result, stats: { maxRss: usage.maxRSS * 1024, cpuMs: cpuMs(), pageFaults: usage.minorPageFault } };
   });
   runner.on('test-file-failure', ([, error]: TestEvents['test-file-failure']) => {
     outcome = { type: 'failure', error: toSerializableError(error) };
