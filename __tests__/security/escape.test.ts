@@ -123,11 +123,31 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host', (user: User) => {
+type HostMode = 'userns' | 'root-no-userns';
+
+/**
+ * Every user, and root once more on a host that refuses user namespaces,
+ * where the runner falls back to mode root-no-userns (the init chain, with
+ * every capability dropped, and no kernel lock on the mounts). That host is
+ * made here as the doctor tests make it: Jest runs as root of a user
+ * namespace of its own whose user.max_user_namespaces is 0, so that every
+ * user namespace below it is refused with ENOSPC, as on a host with the
+ * sysctl at 0.
+ */
+const CASES: Array<[string, User, HostMode]> = [
+  ...USERS.map((user): [string, User, HostMode] => [user, user, 'userns']),
+  ...(USERS.includes('root') ? [['root, on a host without user namespaces,', 'root', 'root-no-userns'] as [string, User, HostMode]] : []),
+];
+
+const NO_USERNS_HOST = ['unshare', '--user', '--map-root-user', '--', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', 'sh'];
+const FALLBACK_NOTICE = /user namespaces are refused \(unshare: unshare failed: No space left on device\); running as real root without one/;
+
+describe.each(CASES)('hostile test files, as %s cannot escape or touch the host', (_name: string, user: User, hostMode: HostMode) => {
   const marker = `hostile-${crypto.randomBytes(6).toString('hex')}`;
   let dir: string;
   let run: JestRun;
-  let initChainSetid: JestRun;
+  let initChainSetid: JestRun | undefined;
+  const prefix = hostMode === 'root-no-userns' ? NO_USERNS_HOST : [];
   let paths: Record<string, string>;
   const before: { prints: Record<string, string>; mounts: string[]; tmp: string[] } = { prints: {}, mounts: [], tmp: [] };
 
@@ -171,18 +191,24 @@ describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host
       HOSTILE_STAGE_ROOT: stage.root,
       HOSTILE_PWNED: paths.pwned,
     };
-    run = await runJest(user, dir, ['-w', '2'], env);
+    run = await runJest(user, dir, ['-w', '2'], env, 120_000, prefix);
     // The init chain has a filter of its own against set-id files: the same attack there, with a nested user namespace allowed.
-    initChainSetid = await runJest(user, dir, ['--runTestsByPath', '__tests__/setid-files.test.js'], { ...env, MOUNT_SANDBOX_ONE_NODE: '0' });
+    // (Without user namespaces the run above was in the init chain already.)
+    if (hostMode === 'userns') initChainSetid = await runJest(user, dir, ['--runTestsByPath', '__tests__/setid-files.test.js'], { ...env, MOUNT_SANDBOX_ONE_NODE: '0' });
     // The host's Jest again, on the same copy and its cache, with one changed
     // file so that it persists its haste map: whatever cache-poison.test.js
     // left in the cache now runs or writes on the host, if it can.
     fs.writeFileSync(path.join(dir, 'changed-between-runs.js'), '\n', { mode: 0o666 });
-    await runJest(user, dir, ['--runTestsByPath', '__tests__/new-mount-ns.test.js'], env).catch(() => undefined);
+    await runJest(user, dir, ['--runTestsByPath', '__tests__/new-mount-ns.test.js'], env, 120_000, prefix).catch(() => undefined);
   }, 240_000);
 
   afterAll(() => {
     if (paths) for (const p of [paths.hostCanary, paths.sibling]) fs.rmSync(p, { recursive: true, force: true });
+  });
+
+  test(`the run was in mode ${hostMode}`, () => {
+    if (hostMode === 'root-no-userns') expect(run.stderr).toMatch(FALLBACK_NOTICE);
+    else expect(run.stderr).not.toMatch(/user namespaces are refused/);
   });
 
   test('every hostile file ran', () => {
@@ -208,15 +234,16 @@ describe.each(USERS)('hostile test files, as %s, cannot escape or touch the host
     expect(listing(paths.sibling)).toEqual(['secret']);
   });
 
-  test('setid-files.test.js in the init chain (MOUNT_SANDBOX_ONE_NODE=0): the attack failed there too', () => {
-    const result = fileResult(initChainSetid.results, 'setid-files.test.js');
+  if (hostMode === 'userns') test('setid-files.test.js in the init chain (MOUNT_SANDBOX_ONE_NODE=0): the attack failed there too', () => {
+    const result = fileResult((initChainSetid as JestRun).results, 'setid-files.test.js');
     const failures = result.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${(a.failureMessages ?? []).join('\n')}`);
     expect({ status: result.status, message: result.status === 'passed' ? '' : result.message, failures }).toEqual({ status: 'passed', message: '', failures: [] });
   });
 
   test('no setuid or setgid file or folder on the host: in the whole fixture copy, the sandboxes\' cache included, from either chain', () => {
     // The attack reached the host (its files are there, in the cache), and left no bit.
-    expect(setidAttackDirs(dir).map((p) => path.basename(p)).sort()).toEqual(['hostile-setid-init', 'hostile-setid-one-node']);
+    const chains = hostMode === 'userns' ? ['hostile-setid-init', 'hostile-setid-one-node'] : ['hostile-setid-init'];
+    expect(setidAttackDirs(dir).map((p) => path.basename(p)).sort()).toEqual(chains);
     for (const attack of setidAttackDirs(dir)) expect(listing(path.join(dir, attack)).length).toBeGreaterThan(3);
     expect(setidFiles(dir)).toEqual([]);
   });
