@@ -4,8 +4,8 @@
 // seccomp accepts). This is the one place where the kernel is stood in for:
 // the e2e and security tests run the same program in the real one.
 import {
-  AUDIT_ARCH, buildInitSeccompProgram, buildSeccompProgram, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, MODE_CALLS, SYSCALL_NUMBERS, X32_SYSCALL_BIT,
-  type BpfInstruction, type SeccompAction, type SeccompArch, type SyscallName,
+  AUDIT_ARCH, buildInitSeccompProgram, buildSeccompProgram, CAPABILITY_XATTR_SIZES, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, MODE_CALLS,
+  SYSCALL_NUMBERS, X32_SYSCALL_BIT, XATTR_WRITES, type BpfInstruction, type FilterOptions, type SeccompAction, type SeccompArch, type SyscallName,
 } from '../../src/native/seccomp-filter';
 
 interface SeccompData {
@@ -55,12 +55,13 @@ function run(program: readonly BpfInstruction[], input: Buffer): number {
   throw new Error('no return within 4096 steps');
 }
 
-type Build = (arch: SeccompArch) => BpfInstruction[];
+type Build = (arch: SeccompArch, options: FilterOptions) => BpfInstruction[];
 
-function decide(arch: SeccompArch, call: SyscallName | number, options: { arch?: number; args?: readonly bigint[]; build?: Build } = {}): SeccompAction {
+/** The filter's decision; for Jest run as host root unless `hostUid` says otherwise (root's program has every rule). */
+function decide(arch: SeccompArch, call: SyscallName | number, options: { arch?: number; args?: readonly bigint[]; build?: Build; hostUid?: number } = {}): SeccompAction {
   const nr = typeof call === 'number' ? call : SYSCALL_NUMBERS[arch][call];
   const build = options.build ?? buildSeccompProgram;
-  return decodeAction(run(build(arch), seccompData({ nr, arch: options.arch ?? AUDIT_ARCH[arch], args: options.args ?? [] })));
+  return decodeAction(run(build(arch, { hostUid: options.hostUid ?? 0 }), seccompData({ nr, arch: options.arch ?? AUDIT_ARCH[arch], args: options.args ?? [] })));
 }
 
 const EPERM = { kind: 'errno', errno: 1 };
@@ -135,7 +136,7 @@ describe.each<SeccompArch>(['x86_64', 'aarch64'])('the seccomp filter on %s', (a
   });
 
   test('the program is what the kernel takes: at most 4096 instructions, every jump forward and in range', () => {
-    const program = buildSeccompProgram(arch);
+    const program = buildSeccompProgram(arch, { hostUid: 0 });
     expect(program.length).toBeLessThan(4096);
     expect(program.length).toBeGreaterThan(DENIED.length);
     program.forEach((insn, pc) => {
@@ -147,7 +148,7 @@ describe.each<SeccompArch>(['x86_64', 'aarch64'])('the seccomp filter on %s', (a
   });
 
   test('the encoding is struct sock_filter: 8 bytes each, code, jt, jf, k', () => {
-    const program = buildSeccompProgram(arch);
+    const program = buildSeccompProgram(arch, { hostUid: 0 });
     const bytes = encodeProgram(program);
     expect(bytes.length).toBe(program.length * 8);
     expect(bytes.readUInt16LE(8)).toBe(program[1].code);
@@ -261,12 +262,48 @@ describe.each<SeccompArch>(['x86_64', 'aarch64'])('the init chain filter on %s',
   });
 
   test('the program is what the kernel takes: every jump forward and in range, a return last', () => {
-    const program = build(arch);
+    const program = build(arch, { hostUid: 0 });
     program.forEach((insn, pc) => {
       if ((insn.code & 0x07) !== 0x05) return;
       expect(pc + 1 + insn.jt).toBeLessThan(program.length);
       expect(pc + 1 + insn.jf).toBeLessThan(program.length);
     });
     expect(program[program.length - 1].code).toBe(0x06);
+  });
+});
+
+// As host root, no file capability: an extended attribute of a size that security.capability can have is refused.
+const XATTRAT = 463;
+
+describe.each(FILTERS)('the %s filter: no file capability as host root', (_chain, build) => {
+  describe.each<SeccompArch>(['x86_64', 'aarch64'])('on %s', (arch) => {
+    /** setxattr(path, name, value, size, flags); fsetxattr's first argument is a descriptor: the size is argument 3 either way. */
+    const xattrArgs = (size: bigint): bigint[] => [0x7fff0000n, 0x7fff1000n, 0x7fff2000n, size, 0n, 0n];
+
+    test.each(XATTR_WRITES)('%s with a value of 12, 20 or 24 bytes (v1, v2, v3 capabilities) gets EPERM as root', (name) => {
+      for (const size of CAPABILITY_XATTR_SIZES) expect([size, decide(arch, name, { build, args: xattrArgs(BigInt(size)) })]).toEqual([size, EPERM]);
+    });
+
+    test.each(XATTR_WRITES)('%s with any other size is allowed as root: no capability fits in it', (name) => {
+      for (const size of [0, 1, 11, 13, 19, 21, 23, 25, 4096]) expect([size, decide(arch, name, { build, args: xattrArgs(BigInt(size)) })]).toEqual([size, ALLOW]);
+    });
+
+    test('the size is read from its own argument: 20 in the flags or a pointer does not count', () => {
+      expect(decide(arch, 'fsetxattr', { build, args: [20n, 20n, 20n, 100n, 20n, 0n] })).toEqual(ALLOW);
+    });
+
+    test('setxattrat, whose size sits in a struct, gets ENOSYS as root', () => {
+      expect(decide(arch, XATTRAT, { build })).toEqual(ENOSYS);
+    });
+
+    test('as anyone but host root every attribute is allowed: a capability written there names that user as its root, which the host ignores', () => {
+      for (const name of XATTR_WRITES) expect([name, decide(arch, name, { build, hostUid: 1000, args: xattrArgs(20n) })]).toEqual([name, ALLOW]);
+      expect(decide(arch, XATTRAT, { build, hostUid: 65534 })).toEqual(ALLOW);
+    });
+  });
+
+  test('the numbers are the kernel\'s: setxattr, lsetxattr, fsetxattr', () => {
+    expect(XATTR_WRITES.map((name) => SYSCALL_NUMBERS.x86_64[name])).toEqual([188, 189, 190]);
+    expect(XATTR_WRITES.map((name) => SYSCALL_NUMBERS.aarch64[name])).toEqual([5, 6, 7]);
   });
 });

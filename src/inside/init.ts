@@ -46,10 +46,11 @@ const SECCOMP_HINT = 'use a kernel built with CONFIG_SECCOMP_FILTER (distributio
  * namespaces included (a filter is inherited and cannot be removed). The
  * sandbox's uid is the host user's and writable binds are the host's file
  * systems, whose setuid files would work on the host, nosuid being only the
- * sandbox's. Installed last, just before execve: nothing of the command runs
- * without it, and no_new_privs is already set (enterSandbox).
+ * sandbox's. As host root, no file capability either. Installed last, just
+ * before execve: nothing of the command runs without it, and no_new_privs is
+ * already set (enterSandbox).
  */
-function forbidSetidFiles(sys: Sys): void {
+function forbidSetidFiles(sys: Sys, hostUid: number): void {
   const arch = seccompArchOf(process.arch);
   if (arch === undefined) {
     throw new SandboxError('host', `the sandbox's seccomp filter, which keeps a test from leaving a setuid file on the host, is built for x86_64 and aarch64 only, and this is ${process.arch}`, {
@@ -57,7 +58,7 @@ function forbidSetidFiles(sys: Sys): void {
     });
   }
   try {
-    sys.installSeccompFilter(encodeProgram(buildInitSeccompProgram(arch)));
+    sys.installSeccompFilter(encodeProgram(buildInitSeccompProgram(arch, { hostUid })));
   } catch (error) {
     if (!sys.isSyscallError(error)) throw error;
     throw new SandboxError('setup', `the kernel refused the sandbox's seccomp filter (no setuid or setgid files): ${error.message}`, {
@@ -82,7 +83,7 @@ function main(): void {
     makeStdioBlocking(sys);
     const env = commandEnvironment(config, overlays);
     const argv = commandArgv(config);
-    forbidSetidFiles(sys);
+    forbidSetidFiles(sys, config.hostUid);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });
     sys.execve(argv[0], argv, Object.entries(env).map(([key, value]) => `${key}=${value}`));
   } catch (error) {

@@ -44,7 +44,7 @@ function assertNoNewThreads(before: ReadonlySet<string> | undefined): void {
 const SECCOMP_HINT = 'the one-Node chain has no mount lock without this filter, so the command (a test file) does not run: use a kernel built with CONFIG_SECCOMP_FILTER (distribution kernels are), '
   + 'let a container\'s own seccomp profile allow seccomp(2) (Docker\'s default does), or set MOUNT_SANDBOX_ONE_NODE=0 for the two-process chain, whose mount lock is the kernel\'s nested user namespace';
 
-export function lockDown(sys: Sys, threadsAtStart: ReadonlySet<string> | undefined): void {
+export function lockDown(sys: Sys, threadsAtStart: ReadonlySet<string> | undefined, hostUid: number): void {
   assertNoNewThreads(threadsAtStart);
   sys.dropAllCapabilities();
   const arch = seccompArchOf(process.arch);
@@ -53,7 +53,7 @@ export function lockDown(sys: Sys, threadsAtStart: ReadonlySet<string> | undefin
   }
   try {
     // no_new_privs is already set (enterSandbox): the kernel requires it of an unprivileged filter.
-    sys.installSeccompFilter(encodeProgram(buildSeccompProgram(arch)));
+    sys.installSeccompFilter(encodeProgram(buildSeccompProgram(arch, { hostUid })));
   } catch (error) {
     if (!sys.isSyscallError(error)) throw error;
     throw new SandboxError('setup', `the kernel refused the sandbox's seccomp filter: ${error.message}`, {

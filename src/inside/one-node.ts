@@ -55,7 +55,7 @@ function main(): void {
     const { overlays, steps, mountMs } = enterSandbox(native, config, [process.execPath]);
     assertExecutableInside();
     closeInheritedDescriptors(sys, [...keptDescriptors(config), STATUS_FD]);
-    lockDown(sys, threadsAtStart);
+    lockDown(sys, threadsAtStart, config.hostUid);
     for (const key of Object.keys(process.env)) delete process.env[key];
     Object.assign(process.env, commandEnvironment(config, overlays));
     report({ type: 'ready', overlays, steps, timings: { initStartedAt: performance.timeOrigin, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });

@@ -16,6 +16,9 @@
 // program for every local user on the host. No capability is needed for it:
 // the owner of a file may always chmod it 4755.
 //
+// As host root, both chains': no file capability may be written either (see
+// CAPABILITY_XATTR_SIZES).
+//
 // Pure: no koffi, so that the unit test can run the program in its own
 // evaluator. syscalls.ts passes the bytes to the kernel.
 
@@ -85,7 +88,28 @@ export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, wh
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
   | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
-  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'openat2' | ModeCallName;
+  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'openat2' | XattrWriteName | ModeCallName;
+
+/** The calls that write an extended attribute from a value and its size (arguments 2 and 3). */
+export type XattrWriteName = 'setxattr' | 'lsetxattr' | 'fsetxattr';
+export const XATTR_WRITES: readonly XattrWriteName[] = ['setxattr', 'lsetxattr', 'fsetxattr'];
+/** setxattrat (Linux 6.13) passes the value's size in a struct the filter cannot read. */
+const SETXATTRAT = 463;
+
+/**
+ * Every size a `security.capability` value can have (struct
+ * vfs_cap_data v1 and v2, vfs_ns_cap_data v3): the kernel refuses a value of
+ * any other size for it. As host root, a process that holds CAP_SETFCAP in a
+ * user namespace whose uid 0 is host root can write one on a file in a
+ * writable bind, and on the host that file then grants its capabilities to
+ * whoever runs it. In the one-Node chain Node's platform threads hold it (in
+ * the test's own user namespace); in the init chain, before Linux 5.12, a
+ * user namespace a command makes itself, whose uid 0 the kernel then lets it
+ * map to host root without CAP_SETFCAP. Seccomp cannot read the attribute's
+ * name, so an attribute of one of these sizes is refused whatever its name;
+ * with any other size no capability can be written.
+ */
+export const CAPABILITY_XATTR_SIZES: readonly number[] = [12, 20, 24];
 
 /** The calls that set a file's mode bits from an argument. mkdir(at) is not one: the kernel keeps only rwx and the sticky bit of its mode. */
 export type ModeCallName = 'chmod' | 'fchmod' | 'fchmodat' | 'fchmodat2' | 'open' | 'creat' | 'openat' | 'mknod' | 'mknodat';
@@ -126,12 +150,14 @@ export const MODE_CALLS: Record<SeccompArch, readonly ModeCall[]> = {
 export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> = {
   x86_64: {
     chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, open: 2, creat: 85, openat: 257, openat2: 437, mknod: 133, mknodat: 259,
+    setxattr: 188, lsetxattr: 189, fsetxattr: 190,
     mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, unshare: 272, clone: 56, clone3: 435,
     keyctl: 250, add_key: 248, request_key: 249, bpf: 321, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
   aarch64: {
     chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
+    setxattr: 5, lsetxattr: 6, fsetxattr: 7,
     mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, unshare: 97, clone: 220, clone3: 435,
     keyctl: 219, add_key: 217, request_key: 218, bpf: 280, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
@@ -203,6 +229,8 @@ interface Policy {
   denied: ReadonlyArray<readonly [name: SyscallName, why: string]>;
   /** clone and unshare with a namespace flag get EPERM, clone3 ENOSYS. */
   namespaces: boolean;
+  /** An extended attribute of a size a file capability can have gets EPERM, setxattrat ENOSYS. */
+  capabilityXattrs: boolean;
 }
 
 /**
@@ -229,6 +257,7 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
     ...(arch === 'x86_64' ? [{ code: BPF_JMP_JGE_K, jt: 'kill', jf: 0, k: X32_SYSCALL_BIT } satisfies Draft] : []),
     ...policy.denied.map(([name]) => ifEqual(nr[name], 'eperm')),
     ...(policy.namespaces ? [ifEqual(nr.clone3, 'enosys'), ifEqual(nr.clone, 'clone-flags'), ifEqual(nr.unshare, 'unshare-flags')] : []),
+    ...(policy.capabilityXattrs ? [...XATTR_WRITES.map((name) => ifEqual(nr[name], 'xattr-size')), ifEqual(SETXATTRAT, 'enosys')] : []),
     ...modeCalls.map((call) => ifEqual(nr[call.name], call.flagsArg !== undefined ? `${call.name}-flags` : `${call.name}-mode`)),
     ifEqual(nr.openat2, 'enosys'),
     ret(SECCOMP_RET_ALLOW),
@@ -238,6 +267,14 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
         { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: CLONE_NAMESPACE_FLAGS },
         { ...load(argLow(0)), label: 'unshare-flags' },
         { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: UNSHARE_NAMESPACE_FLAGS },
+      ]
+      : []),
+    ...(policy.capabilityXattrs
+      ? [
+        // The size is a size_t: a high half set makes the kernel refuse it (E2BIG) before it reads the name.
+        { ...load(argLow(3)), label: 'xattr-size' },
+        ...CAPABILITY_XATTR_SIZES.map((size) => ifEqual(size, 'eperm')),
+        ret(SECCOMP_RET_ALLOW),
       ]
       : []),
     ...modeCalls.flatMap((call): Draft[] => [
@@ -258,9 +295,14 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
   return assemble(drafts);
 }
 
+export interface FilterOptions {
+  /** The uid Jest runs as on the host: as root (0), no file capability may be written (CAPABILITY_XATTR_SIZES). */
+  hostUid: number;
+}
+
 /** The one-Node chain's filter: the whole denylist, the namespace rules and the mode rules. */
-export function buildSeccompProgram(arch: SeccompArch): BpfInstruction[] {
-  return build(arch, { denied: DENIED, namespaces: true });
+export function buildSeccompProgram(arch: SeccompArch, options: FilterOptions): BpfInstruction[] {
+  return build(arch, { denied: DENIED, namespaces: true, capabilityXattrs: options.hostUid === 0 });
 }
 
 /**
@@ -268,8 +310,8 @@ export function buildSeccompProgram(arch: SeccompArch): BpfInstruction[] {
  * mode rules (and io_uring, which would go round them). Its mounts are locked
  * by the kernel, and its commands may make namespaces of their own.
  */
-export function buildInitSeccompProgram(arch: SeccompArch): BpfInstruction[] {
-  return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false });
+export function buildInitSeccompProgram(arch: SeccompArch, options: FilterOptions): BpfInstruction[] {
+  return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false, capabilityXattrs: options.hostUid === 0 });
 }
 
 /** struct sock_filter[] as the kernel reads it: u16 code, u8 jt, u8 jf, u32 k, in this machine's byte order. */
