@@ -56,6 +56,7 @@ const NARROW_FILES: Record<string, string[]> = {
     'the lower limits, the hostname, the variables and no network apply',
   ],
   'drop-hide': ["the config's hidden secret.txt stays hidden"],
+  'env-at-start': ['the variables reach the test, inside a sandbox that was built before they acted'],
 };
 
 function listing(dir: string): string[] {

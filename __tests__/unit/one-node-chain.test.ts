@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chooseChain, ONE_NODE_PRELOAD, oneNodeArgv } from '../../src/host/one-node-chain';
+import { chooseChain, ONE_NODE_PRELOAD, oneNodeArgv, startEnvironment } from '../../src/host/one-node-chain';
 import type { Tools } from '../../src/shared/sandbox-protocol';
 import type { SandboxSpec } from '../../src/shared/spec';
 
@@ -16,6 +16,24 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
 function choose(command: string[], overrides: Partial<SandboxSpec> = {}, env: NodeJS.ProcessEnv = {}) {
   return chooseChain({ command, mode: 'userns', spec: spec(overrides) }, env, NODE);
 }
+
+describe('startEnvironment: what the trampoline and Node see before the sandbox exists', () => {
+  const jest = { PATH: '/usr/bin:/bin', HOME: '/root', NODE_OPTIONS: '--max-old-space-size=100', LANG: 'C.UTF-8', SECRET: 's' };
+
+  test('only what the sandbox takes unchanged from Jest\'s own environment', () => {
+    const sandboxEnv = { PATH: '/usr/bin:/bin', HOME: '/sandbox/home', NODE_OPTIONS: '--max-old-space-size=100', FROM_DOCBLOCK: 'x', LD_PRELOAD: '/project/evil.so' };
+    expect(startEnvironment(sandboxEnv, jest)).toEqual({ PATH: '/usr/bin:/bin', NODE_OPTIONS: '--max-old-space-size=100' });
+  });
+
+  test('what the sandbox unset (envMode clean, a null) stays unset', () => {
+    expect(startEnvironment({ PATH: '/usr/bin:/bin' }, jest)).toEqual({ PATH: '/usr/bin:/bin' });
+  });
+
+  test('a locale the options set, which ICU reads at Node\'s start, when it is a plain name, never a path', () => {
+    expect(startEnvironment({ LANG: 'de_DE.UTF-8', LC_ALL: 'fr_FR.UTF-8@euro', LC_MESSAGES: 'C' }, jest)).toEqual({ LANG: 'de_DE.UTF-8', LC_ALL: 'fr_FR.UTF-8@euro', LC_MESSAGES: 'C' });
+    expect(startEnvironment({ LANG: '/project/evil-locale', LC_ALL: '../x', LC_CTYPE: 'de_DE.UTF-8' }, jest)).toEqual({});
+  });
+});
 
 describe('chooseChain', () => {
   test.each([
@@ -40,13 +58,29 @@ describe('chooseChain', () => {
   });
 
   test.each([['--require ./setup.js'], ['-r ./setup.js'], ['--require=./setup.js'], ['--max-old-space-size=100 --loader ./x.mjs']])(
-    'NODE_OPTIONS=%s would run before the sandbox exists: the init chain', (nodeOptions) => {
-      expect(choose([NODE, 'script.js'], { env: { PATH: path.dirname(NODE), NODE_OPTIONS: nodeOptions } }).chain).toBe('init');
+    'NODE_OPTIONS=%s, even Jest\'s own, would run before the sandbox exists: the init chain', (nodeOptions) => {
+      const env = { PATH: path.dirname(NODE), NODE_OPTIONS: nodeOptions };
+      expect(choose([NODE, 'script.js'], { env }, env)).toEqual({ chain: 'init', why: expect.stringContaining('NODE_OPTIONS has') });
     },
   );
 
-  test('NODE_OPTIONS with only flags, or an --import (run after every --require), keeps one Node process', () => {
-    expect(choose([NODE, 'script.js'], { env: { PATH: path.dirname(NODE), NODE_OPTIONS: '--max-old-space-size=100 --import ./x.mjs' } }).chain).toBe('one-node');
+  test('Jest\'s own NODE_OPTIONS with only flags, or an --import (run after every --require), keeps one Node process', () => {
+    const env = { PATH: path.dirname(NODE), NODE_OPTIONS: '--max-old-space-size=100 --import ./x.mjs' };
+    expect(choose([NODE, 'script.js'], { env }, env).chain).toBe('one-node');
+  });
+
+  test.each([
+    ['LD_PRELOAD', '/project/evil.so'], ['LD_DEBUG_OUTPUT', 'pwned'], ['LD_AUDIT', 'x.so'], ['NODE_OPTIONS', '--openssl-config=x.cnf'],
+    ['NODE_EXTRA_CA_CERTS', '/project/ca.pem'], ['OPENSSL_CONF', '/project/evil.cnf'], ['GLIBC_TUNABLES', 'glibc.malloc.check=3'], ['GCONV_PATH', '/project'],
+  ])('%s set by the options (a docblock, the config, --setenv) would act at Node\'s start, outside the finished sandbox: the init chain', (name, value) => {
+    expect(choose([NODE, 'script.js'], { env: { PATH: path.dirname(NODE), [name]: value } }, { PATH: path.dirname(NODE) }))
+      .toEqual({ chain: 'init', why: `the sandbox's environment sets ${name}, which would act at Node's start, before the sandbox is built` });
+    // The same value Jest itself runs with is trusted: Jest runs with it.
+    expect(choose([NODE, 'script.js'], { env: { PATH: path.dirname(NODE), [name]: value } }, { PATH: path.dirname(NODE), [name]: value })).toEqual({ chain: 'one-node', node: expect.any(String) });
+  });
+
+  test('a variable that acts only once the test reads it keeps one Node process', () => {
+    expect(choose([NODE, 'script.js'], { env: { PATH: path.dirname(NODE), FEATURE_FLAG: 'on', TZ: '/project/tzfile' } }, { PATH: path.dirname(NODE) }).chain).toBe('one-node');
   });
 
   test('another program, or a node that is not this very binary (a wrapper script), gets the init chain', () => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fromWire, SandboxError } from '../shared/errors';
 import { outerUnshareFlags } from './host-support';
-import { chooseChain, oneNodeArgv, type ChainChoice } from './one-node-chain';
+import { chooseChain, oneNodeArgv, startEnvironment, type ChainChoice } from './one-node-chain';
 import { chooseProcessLimit, type ProcessLimit } from './process-limit';
 import {
   INIT_CONFIG_VAR, SETUP_FAILED_EXIT, STATUS_FD,
@@ -107,10 +107,11 @@ export class SandboxProcess {
       stdio,
       // Our own process group: a terminal's ^C reaches the launcher, which then ends the whole sandbox.
       detached: true,
-      // The one-Node chain's Node reads its options (NODE_OPTIONS, …) from its environment at its start, so it
-      // starts with the command's; the init replaces its own at exec. The preload removes the config variable.
+      // Neither chain's trampoline sees what the options set: it runs on the host (startEnvironment). The
+      // one-Node chain's Node reads NODE_OPTIONS and the like at its start, so it starts with those Jest runs
+      // with; its preload, and the init at exec, put the command's environment in place, inside.
       env: chain === 'one-node'
-        ? { ...request.spec.env, [INIT_CONFIG_VAR]: JSON.stringify(config) }
+        ? { ...startEnvironment(request.spec.env, process.env), [INIT_CONFIG_VAR]: JSON.stringify(config) }
         : { PATH: '/usr/bin:/bin', [INIT_CONFIG_VAR]: JSON.stringify(config) },
       // Node resolves a relative script against its cwd at its start, so in the one-Node chain that must be the
       // sandbox's, which chooseChain checked exists on the host too. (The host-side unshare keeps it, as it keeps

@@ -81,6 +81,43 @@ function realpath(p: string): string | undefined {
   }
 }
 
+/**
+ * Variables that act when a process starts, before the preload has built
+ * the sandbox: the dynamic loader's (LD_PRELOAD, LD_AUDIT, LD_DEBUG_OUTPUT,
+ * ...), glibc's, Node's (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, ...) and
+ * OpenSSL's (a provider module named in OPENSSL_CONF). A sandbox whose
+ * environment changes one of them from Jest's own gets the init chain, where
+ * every process of the command starts inside the finished sandbox.
+ */
+const ACTS_AT_START = /^(LD_|NODE_|OPENSSL_|SSL_CERT_|MALLOC_)|^(GLIBC_TUNABLES|GCONV_PATH|ICU_DATA)$/;
+
+/** ICU takes the default locale from these when Node starts; a plain locale name is data, never a path. */
+const LOCALE_AT_START = new Set(['LANG', 'LC_ALL', 'LC_MESSAGES']);
+const LOCALE_NAME = /^[A-Za-z0-9_.@-]+$/;
+
+/**
+ * The environment the one-Node chain starts with: setpriv and the outer
+ * unshare run on the host, and Node starts with every capability of its
+ * namespaces and the host's mounts still in place. So only what is trusted
+ * reaches them: the variables the sandbox's environment takes unchanged from
+ * Jest's own (Jest itself runs with them), and a plain locale name. What a
+ * docblock, the config or --setenv sets is the command's, and the preload
+ * puts the whole environment in place once the sandbox is locked down.
+ */
+export function startEnvironment(specEnv: Readonly<Record<string, string>>, jestEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const start: Record<string, string> = {};
+  for (const [name, value] of Object.entries(specEnv)) {
+    if (jestEnv[name] === value || (LOCALE_AT_START.has(name) && LOCALE_NAME.test(value))) start[name] = value;
+  }
+  return start;
+}
+
+/** The first variable that would act at Node's start and that the sandbox's environment sets to something other than Jest's own. */
+function changedAtStart(specEnv: Readonly<Record<string, string>>, jestEnv: NodeJS.ProcessEnv): string | undefined {
+  const start = startEnvironment(specEnv, jestEnv);
+  return Object.keys(specEnv).find((name) => ACTS_AT_START.test(name) && !(name in start));
+}
+
 export type ChainChoice = { chain: 'one-node'; node: string } | { chain: Exclude<SandboxChain, 'one-node'>; why: string };
 
 /**
@@ -102,6 +139,8 @@ export function chooseChain(request: Pick<LaunchRequest, 'command' | 'mode' | 's
   if (node === undefined || node !== realpath(execPath)) return { chain: 'init', why: `${program} is not ${execPath}` };
   const early = earlyOption(args, EARLY_OPTIONS);
   if (early !== undefined) return { chain: 'init', why: `node ${early} acts before a preload could build the sandbox` };
+  const changed = changedAtStart(spec.env, env);
+  if (changed !== undefined) return { chain: 'init', why: `the sandbox's environment sets ${changed}, which would act at Node's start, before the sandbox is built` };
   const nodeOptions = (spec.env.NODE_OPTIONS ?? '').split(/\s+/).filter((word) => word !== '');
   const earlyInEnv = nodeOptions.find((word) => EARLY_IN_NODE_OPTIONS.has(optionName(word)));
   if (earlyInEnv !== undefined) return { chain: 'init', why: `NODE_OPTIONS has ${earlyInEnv}, which would run before the sandbox is built` };
