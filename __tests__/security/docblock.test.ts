@@ -124,6 +124,8 @@ describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: Us
 
   test('nothing was written on the host: no pwned-* file in the project, next to it, or in the host folder', () => {
     expect([...pwnedBelow(dir), ...pwnedBelow(path.dirname(dir), 2), ...listing(hostDir)]).toEqual([]);
+    // narrow/env-at-start's loader log, had its variables reached a program of the chain on the host.
+    expect(listing('/tmp').filter((name) => name.startsWith('pwned-ld-debug'))).toEqual([]);
     expect(listing(path.join(dir, 'data'))).toEqual(['extra-secret.txt', 'readme.txt']);
     expect(listing(dir).filter((name) => !name.startsWith('.results-') && name !== '.jest-cache')).toEqual(projectBefore.filter((name) => name !== '.jest-cache'));
     expect(fs.readFileSync(path.join(dir, 'secret.txt'), 'utf8')).toBe('the project secret: host-secret-value\n');

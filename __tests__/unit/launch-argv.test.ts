@@ -23,7 +23,7 @@ describe('outerUnshareFlags', () => {
   });
 });
 
-const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh' };
+const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return { rootSize: 1024 ** 3, processLimit: 1024, uid: 'same', network: 'host', mounts: [], cwd: '/', env: {}, ...overrides };

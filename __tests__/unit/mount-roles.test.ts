@@ -13,7 +13,7 @@ import type { CheckedOptions, OptionOrigins } from '../../src/options/types';
 import { MOUNT_ROLES, type MountOp, type SandboxSpec } from '../../src/shared/spec';
 import { FakeHost } from './fake-host';
 
-const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh' };
+const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
 const PROJECT = '/home/u/proj';
 const CACHE = '/home/u/.cache/jest/mount-sandbox/proj-0123456789abcdef';
 const SNAPSHOT_DIR = `${PROJECT}/__tests__/__snapshots__`;

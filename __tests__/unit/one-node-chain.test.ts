@@ -6,7 +6,7 @@ import { chooseChain, ONE_NODE_PRELOAD, oneNodeArgv, startEnvironment } from '..
 import type { Tools } from '../../src/shared/sandbox-protocol';
 import type { SandboxSpec } from '../../src/shared/spec';
 
-const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh' };
+const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
 const NODE = fs.realpathSync(process.execPath);
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {

@@ -436,7 +436,7 @@ describe('misplaced options', () => {
 });
 
 describe("envMode 'clean' in the planned environment", () => {
-  const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh' };
+  const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
   const host = new FakeHost({ '/usr/bin/node': 'file', '/etc/passwd': 'file', '/home/u/proj/a.js': 'file' });
   const env = { PATH: '/usr/bin', HOME: '/home/u', LANG: 'C.UTF-8', LC_ALL: 'C', TERM: 'xterm', NODE_OPTIONS: '--x', MOUNT_SANDBOX_DEBUG: '1', AWS_SECRET_ACCESS_KEY: 'secret', GITHUB_TOKEN: 'ghp_x' };
   const facts = { execPath: '/usr/bin/node', home: '/home/u', projectDir: '/home/u/proj', env };

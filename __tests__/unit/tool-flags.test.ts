@@ -47,7 +47,7 @@ describe('missingFlags', () => {
 });
 
 describe('REQUIRED_FLAGS', () => {
-  const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh' };
+  const TOOLS: Tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
 
   test('lists every flag the launcher passes to unshare and setpriv', () => {
     const used = new Set<string>();

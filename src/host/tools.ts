@@ -40,12 +40,16 @@ export function findTools(searchPath = process.env.PATH ?? '', platform: NodeJS.
   if (cached) return cached;
   const fullPath = `${searchPath}:/usr/bin:/bin:/usr/sbin:/sbin`;
   const found: Partial<Tools> = {};
-  for (const name of ['unshare', 'setpriv', 'sh'] as const) {
+  const hints = {
+    sh: 'install a POSIX shell at /bin/sh',
+    env: 'install coreutils (Debian/Ubuntu: apt-get install coreutils)',
+    unshare: 'install util-linux >= 2.36 (Debian/Ubuntu: apt-get install util-linux)',
+    setpriv: 'install util-linux >= 2.36 (Debian/Ubuntu: apt-get install util-linux)',
+  };
+  for (const name of ['unshare', 'setpriv', 'sh', 'env'] as const) {
     const at = which(name, fullPath);
     if (at === undefined) {
-      throw new SandboxError('host', `cannot find \`${name}\` on PATH`, {
-        hint: name === 'sh' ? 'install a POSIX shell at /bin/sh' : 'install util-linux >= 2.36 (Debian/Ubuntu: apt-get install util-linux)',
-      });
+      throw new SandboxError('host', `cannot find \`${name}\` on PATH`, { hint: hints[name] });
     }
     found[name] = at;
   }

@@ -16,16 +16,23 @@ const initStartedAt = performance.timeOrigin;
  * command killed by signal N leaves it with 128+N (pid 1 itself could not be
  * killed by its own signals). Capabilities are dropped before anything of the
  * user's runs when the command would otherwise be uid 0 with full caps.
+ *
+ * The nested unshare and setpriv still hold the init's capabilities over
+ * mounts nothing has locked yet (in mode root-no-userns, real root's), so
+ * they run with CHAIN_ENVIRONMENT, and `env -i` hands the command's own
+ * environment (a docblock's LD_PRELOAD, say) only to sh and what it runs.
  */
-export function commandArgv(config: InitConfig): string[] {
+export function commandArgv(config: InitConfig, env: Readonly<Record<string, string>>): string[] {
   const { tools, command } = config;
-  const shell = [tools.sh, '-c', '"$@"; exit $?', 'mount-sandbox', ...command];
+  const shell = [tools.env, '-i', '--', ...Object.entries(env).map(([key, value]) => `${key}=${value}`), tools.sh, '-c', '"$@"; exit $?', 'mount-sandbox', ...command];
   const dropCaps = [tools.setpriv, '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
   const rootInside = config.spec.uid === 'root' || config.hostUid === 0;
   if (config.mode === 'root-no-userns') return [...dropCaps, ...shell];
   const nested = [tools.unshare, '--user', '--map-current-user', '--mount', '--propagation', 'unchanged', '--'];
   return [...nested, ...(rootInside ? dropCaps : []), ...shell];
 }
+
+const CHAIN_ENVIRONMENT = ['PATH=/usr/bin:/bin'];
 
 /** libuv leaves pipes non-blocking; most programs expect blocking stdio. */
 function makeStdioBlocking(sys: Sys): void {
@@ -82,10 +89,10 @@ function main(): void {
     if (fs.existsSync('/proc/self/fd')) prepareDescriptors(sys, keptDescriptors(config), false);
     makeStdioBlocking(sys);
     const env = commandEnvironment(config, overlays);
-    const argv = commandArgv(config);
+    const argv = commandArgv(config, env);
     forbidSetidFiles(sys, config.hostUid);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });
-    sys.execve(argv[0], argv, Object.entries(env).map(([key, value]) => `${key}=${value}`));
+    sys.execve(argv[0], argv, CHAIN_ENVIRONMENT);
   } catch (error) {
     report({ type: 'error', ...toWire(classify(sys, error)) });
     process.exitCode = SETUP_FAILED_EXIT;

@@ -21,6 +21,8 @@ export interface Tools {
   unshare: string;
   setpriv: string;
   sh: string;
+  /** coreutils' env: the init chain's tools run with an empty environment, and env -i hands the command its own. */
+  env: string;
 }
 
 /**
