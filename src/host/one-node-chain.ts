@@ -8,7 +8,8 @@
 //    └ unshare --user --pid --mount-proc --fork --kill-child
 //       └ [pid 1] sh                        randomises the pids, then reaps and passes the exit status
 //          └ unshare --user --mount --ipc [--net] [--uts]
-//             └ node --require one-node.js  builds the root, locks down, runs the command
+//             └ setpriv                     only the capabilities the setup uses
+//                └ node --require one-node.js  builds the root, locks down, runs the command
 //
 // Why two user namespaces, when the mounts are no longer locked by the
 // second one: Node's platform threads exist before any of our code runs and
@@ -168,7 +169,26 @@ function innerUnshareFlags(request: Pick<LaunchRequest, 'spec'>): string[] {
  * in every one. Then `sh` stays pid 1: it reaps orphans, and a command killed
  * by signal N leaves it with 128+N.
  */
+function setupCapabilities(tools: Pick<LaunchRequest['tools'], 'setpriv'>): string[] {
+  const only = `-all,${SETUP_CAPABILITIES.map((cap) => `+${cap}`).join(',')}`;
+  return [tools.setpriv, `--bounding-set=${only}`, `--inh-caps=${only}`, `--ambient-caps=${only}`, '--'];
+}
+
 const PID1_SCRIPT = '{ printf %s "$1" >/proc/sys/kernel/ns_last_pid; } 2>/dev/null; shift; "$@"; exit $?';
+
+/**
+ * The capabilities the test's Node is born with: what building the root
+ * uses (mounts, pivot_root and the hostname: sys_admin; the loopback:
+ * net_admin; the user namespace's max_cgroup_namespaces sysctl: sys_resource;
+ * the lock-down's bounding-set drop: setpcap), and nothing else.
+ * Node's platform threads keep what the process was born with after the
+ * main thread drops its own, and seccomp cannot see every use of a
+ * capability: born with all of them, they could write a file capability on
+ * the host (setfcap), or open a hidden folder by a forged file handle
+ * (dac_read_search). Set as bounding, inheritable and ambient, so that they
+ * survive the exec into node for a uid that is not 0 inside too.
+ */
+export const SETUP_CAPABILITIES = ['sys_admin', 'net_admin', 'sys_resource', 'setpcap'] as const;
 
 export function oneNodeArgv(request: Pick<LaunchRequest, 'tools' | 'spec' | 'command'>, node: string, randomPid = crypto.randomInt(1000, 60000)): string[] {
   const { tools, spec } = request;
@@ -180,6 +200,6 @@ export function oneNodeArgv(request: Pick<LaunchRequest, 'tools' | 'spec' | 'com
   const [, ...args] = request.command;
   return [
     tools.setpriv, '--pdeathsig', 'KILL', '--', ...outer, ...pid1,
-    tools.unshare, ...innerUnshareFlags(request), '--', node, '--require', ONE_NODE_PRELOAD, ...args,
+    tools.unshare, ...innerUnshareFlags(request), '--', ...setupCapabilities(tools), node, '--require', ONE_NODE_PRELOAD, ...args,
   ];
 }

@@ -73,6 +73,7 @@ export const DENIED: ReadonlyArray<readonly [name: SyscallName, why: string]> = 
   ['fspick', 'the new mount API'],
   ['mount_setattr', 'the new mount API'],
   ['setns', 'no entering another namespace'],
+  ['open_by_handle_at', 'a forged handle opens any inode of a file system, hidden paths included'],
   ['io_uring_setup', 'io_uring runs work that seccomp never sees'],
   ['io_uring_enter', 'io_uring runs work that seccomp never sees'],
   ['io_uring_register', 'io_uring runs work that seccomp never sees'],
@@ -87,7 +88,7 @@ export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, wh
 
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
-  | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
+  | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'open_by_handle_at' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
   | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'openat2' | XattrWriteName | ModeCallName;
 
 /** The calls that write an extended attribute from a value and its size (arguments 2 and 3). */
@@ -151,14 +152,14 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
   x86_64: {
     chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, open: 2, creat: 85, openat: 257, openat2: 437, mknod: 133, mknodat: 259,
     setxattr: 188, lsetxattr: 189, fsetxattr: 190,
-    mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, unshare: 272, clone: 56, clone3: 435,
+    mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, open_by_handle_at: 304, unshare: 272, clone: 56, clone3: 435,
     keyctl: 250, add_key: 248, request_key: 249, bpf: 321, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
   aarch64: {
     chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
     setxattr: 5, lsetxattr: 6, fsetxattr: 7,
-    mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, unshare: 97, clone: 220, clone3: 435,
+    mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, open_by_handle_at: 265, unshare: 97, clone: 220, clone3: 435,
     keyctl: 219, add_key: 217, request_key: 218, bpf: 280, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
