@@ -109,14 +109,14 @@ describe('chooseChain', () => {
 describe('oneNodeArgv', () => {
   const argv = (overrides: Partial<SandboxSpec> = {}, command = [NODE, '--expose-gc', '/abs/child.js']) => oneNodeArgv({ spec: spec(overrides), command, tools: TOOLS }, NODE, 4242);
 
-  test('setpriv, the outer unshare (user, pid, its procfs), sh as pid 1, the inner unshare, setpriv keeping only the setup\'s capabilities, then node with the preload first', () => {
-    const only = '-all,+sys_admin,+net_admin,+sys_resource,+setpcap';
+  test('setpriv, the outer unshare (user, pid, its procfs), sh as pid 1, the inner unshare, setpriv without setfcap and dac_read_search, then node with the preload first', () => {
+    const drop = '-setfcap,-dac_read_search';
     expect(argv()).toEqual([
       '/usr/bin/setpriv', '--pdeathsig', 'KILL', '--',
       '/usr/bin/unshare', '--user', '--map-current-user', '--keep-caps', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'unchanged', '--',
       '/bin/sh', '-c', expect.stringContaining('ns_last_pid'), 'mount-sandbox', '4242',
       '/usr/bin/unshare', '--user', '--map-current-user', '--keep-caps', '--mount', '--ipc', '--propagation', 'unchanged', '--',
-      '/usr/bin/setpriv', `--bounding-set=${only}`, `--inh-caps=${only}`, `--ambient-caps=${only}`, '--',
+      '/usr/bin/setpriv', `--bounding-set=${drop}`, `--inh-caps=${drop}`, `--ambient-caps=${drop}`, '--',
       NODE, '--require', ONE_NODE_PRELOAD, '--expose-gc', '/abs/child.js',
     ]);
   });

@@ -8,7 +8,7 @@
 //    └ unshare --user --pid --mount-proc --fork --kill-child
 //       └ [pid 1] sh                        randomises the pids, then reaps and passes the exit status
 //          └ unshare --user --mount --ipc [--net] [--uts]
-//             └ setpriv                     only the capabilities the setup uses
+//             └ setpriv                     without setfcap and dac_read_search
 //                └ node --require one-node.js  builds the root, locks down, runs the command
 //
 // Why two user namespaces, when the mounts are no longer locked by the
@@ -98,7 +98,7 @@ const LOCALE_NAME = /^[A-Za-z0-9_.@-]+$/;
 
 /**
  * The environment the one-Node chain starts with: setpriv and the outer
- * unshare run on the host, and Node starts with every capability of its
+ * unshare run on the host, and Node starts with capabilities over its
  * namespaces and the host's mounts still in place. So only what is trusted
  * reaches them: the variables the sandbox's environment takes unchanged from
  * Jest's own (Jest itself runs with them), and a plain locale name. What a
@@ -169,26 +169,27 @@ function innerUnshareFlags(request: Pick<LaunchRequest, 'spec'>): string[] {
  * in every one. Then `sh` stays pid 1: it reaps orphans, and a command killed
  * by signal N leaves it with 128+N.
  */
-function setupCapabilities(tools: Pick<LaunchRequest['tools'], 'setpriv'>): string[] {
-  const only = `-all,${SETUP_CAPABILITIES.map((cap) => `+${cap}`).join(',')}`;
-  return [tools.setpriv, `--bounding-set=${only}`, `--inh-caps=${only}`, `--ambient-caps=${only}`, '--'];
-}
-
 const PID1_SCRIPT = '{ printf %s "$1" >/proc/sys/kernel/ns_last_pid; } 2>/dev/null; shift; "$@"; exit $?';
 
 /**
- * The capabilities the test's Node is born with: what building the root
- * uses (mounts, pivot_root and the hostname: sys_admin; the loopback:
- * net_admin; the user namespace's max_cgroup_namespaces sysctl: sys_resource;
- * the lock-down's bounding-set drop: setpcap), and nothing else.
- * Node's platform threads keep what the process was born with after the
- * main thread drops its own, and seccomp cannot see every use of a
- * capability: born with all of them, they could write a file capability on
- * the host (setfcap), or open a hidden folder by a forged file handle
- * (dac_read_search). Set as bounding, inheritable and ambient, so that they
- * survive the exec into node for a uid that is not 0 inside too.
+ * The capabilities the test's Node is born without. Node's platform threads
+ * keep what the process was born with after the main thread drops its own,
+ * and seccomp cannot see every use of a capability: born with these, they
+ * could write a file capability on the host (setfcap), or open a hidden
+ * folder by a forged file handle (dac_read_search). The setup needs every
+ * other: overlayfs copies up with the credentials of whoever mounted it
+ * (chown, fowner, dac_override), besides the mounts themselves (sys_admin),
+ * the loopback (net_admin), a user namespace sysctl (sys_resource) and the
+ * lock-down's bounding-set drop (setpcap). Taken out of the bounding,
+ * inheritable and ambient sets, so that a uid other than 0 inside, which
+ * keeps its capabilities across exec only as ambient ones, loses them too.
  */
-export const SETUP_CAPABILITIES = ['sys_admin', 'net_admin', 'sys_resource', 'setpcap'] as const;
+export const NEVER_NEEDED_CAPABILITIES = ['setfcap', 'dac_read_search'] as const;
+
+function withoutNeverNeeded(tools: Pick<LaunchRequest['tools'], 'setpriv'>): string[] {
+  const drop = NEVER_NEEDED_CAPABILITIES.map((cap) => `-${cap}`).join(',');
+  return [tools.setpriv, `--bounding-set=${drop}`, `--inh-caps=${drop}`, `--ambient-caps=${drop}`, '--'];
+}
 
 export function oneNodeArgv(request: Pick<LaunchRequest, 'tools' | 'spec' | 'command'>, node: string, randomPid = crypto.randomInt(1000, 60000)): string[] {
   const { tools, spec } = request;
@@ -200,6 +201,6 @@ export function oneNodeArgv(request: Pick<LaunchRequest, 'tools' | 'spec' | 'com
   const [, ...args] = request.command;
   return [
     tools.setpriv, '--pdeathsig', 'KILL', '--', ...outer, ...pid1,
-    tools.unshare, ...innerUnshareFlags(request), '--', ...setupCapabilities(tools), node, '--require', ONE_NODE_PRELOAD, ...args,
+    tools.unshare, ...innerUnshareFlags(request), '--', ...withoutNeverNeeded(tools), node, '--require', ONE_NODE_PRELOAD, ...args,
   ];
 }
