@@ -103,12 +103,14 @@ const SETXATTRAT = 463;
  * any other size for it. As host root, a process that holds CAP_SETFCAP in a
  * user namespace whose uid 0 is host root can write one on a file in a
  * writable bind, and on the host that file then grants its capabilities to
- * whoever runs it. In the one-Node chain Node's platform threads hold it (in
- * the test's own user namespace); in the init chain, before Linux 5.12, a
- * user namespace a command makes itself, whose uid 0 the kernel then lets it
- * map to host root without CAP_SETFCAP. Seccomp cannot read the attribute's
- * name, so an attribute of one of these sizes is refused whatever its name;
- * with any other size no capability can be written.
+ * whoever runs it. In the init chain, before Linux 5.12, a command gets it
+ * in a user namespace it makes itself, whose uid 0 the kernel then lets it
+ * map to host root without CAP_SETFCAP. In the one-Node chain Node's
+ * platform threads held it until Node was born without it
+ * (NEVER_NEEDED_CAPABILITIES): this rule is the second wall there. Seccomp
+ * cannot read the attribute's name, so an attribute of one of these sizes is
+ * refused whatever its name; with any other size no capability can be
+ * written.
  */
 export const CAPABILITY_XATTR_SIZES: readonly number[] = [12, 20, 24];
 
@@ -241,7 +243,9 @@ interface Policy {
  * when they carry a namespace flag (threads and plain forks must go on
  * working), and clone3 gets ENOSYS, because its flags sit in a struct the
  * filter cannot read, and glibc then falls back to clone, which the filter
- * can check; a mode call whose mode has S_ISUID or S_ISGID gets EPERM (an
+ * can check; with `capabilityXattrs`, an xattr write of a size a file
+ * capability can have gets EPERM, and setxattrat ENOSYS (its size sits in a
+ * struct); a mode call whose mode has S_ISUID or S_ISGID gets EPERM (an
  * open only with O_CREAT or O_TMPFILE, without which the kernel ignores the
  * mode); openat2 gets ENOSYS, for the same reason as clone3: its mode sits
  * in a struct, and libc's open never uses it. All else is allowed.
