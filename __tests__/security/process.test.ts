@@ -33,6 +33,7 @@ const MUST_PASS = [
   '13-cache-poison.test.js',
   '13-snapshot-symlinks.test.js',
   '15-capability-xattr.test.js',
+  '16-kernel-surface.test.js',
   '99-healthy.test.js',
 ];
 /** Files that end their own test process: each must be a clear failure of that file alone. */
@@ -166,6 +167,22 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
 
   test.each(MUST_PASS)('%s: the attack fails, every test passes', (file) => {
     expect(verdict(bulk.results, file)).toEqual({ file, status: 'passed', failures: [] });
+  });
+
+  test('16 on the host, as the same user, the calls the sandbox refused work: the EPERM inside is the filter\'s', async () => {
+    expect(found['kernel-surface']).toEqual(expect.objectContaining({ perf_event_open: 'EPERM', userfaultfd: 'EPERM' }));
+    // python3 on PATH may be a pyenv shim under /root, which nobody cannot run.
+    const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const host = await run(user, [python, path.join(dir, 'kernel-surface.py')]);
+    expect(host.stderr).toBe('');
+    expect(JSON.parse(host.stdout)).toEqual({
+      // A kernel with perf_event_paranoid 3 (Debian's and Ubuntu's) refuses an unprivileged user with EACCES, not the filter's EPERM.
+      perf_event_open: user === 'nobody' ? expect.stringMatching(/^(ok|EACCES)$/) : 'ok',
+      userfaultfd: 'ok',
+      'personality query': 'ok',
+      'personality ADDR_NO_RANDOMIZE': 'ok',
+      'personality READ_IMPLIES_EXEC': 'ok',
+    });
   });
 
   test('02 kill -9 -1 inside kills only the sandbox: that file dies by SIGKILL, Jest and this process live on', () => {

@@ -5,7 +5,7 @@
 // the e2e and security tests run the same program in the real one.
 import {
   AUDIT_ARCH, buildInitSeccompProgram, buildSeccompProgram, CAPABILITY_XATTR_SIZES, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, MODE_CALLS,
-  SYSCALL_NUMBERS, X32_SYSCALL_BIT, XATTR_WRITES, type BpfInstruction, type FilterOptions, type SeccompAction, type SeccompArch, type SyscallName,
+  PERSONALITIES_ALLOWED, SYSCALL_NUMBERS, X32_SYSCALL_BIT, XATTR_WRITES, type BpfInstruction, type FilterOptions, type SeccompAction, type SeccompArch, type SyscallName,
 } from '../../src/native/seccomp-filter';
 
 interface SeccompData {
@@ -249,8 +249,9 @@ describe.each(FILTERS)('the %s filter: no setuid or setgid file', (_chain, build
 describe.each<SeccompArch>(['x86_64', 'aarch64'])('the init chain filter on %s', (arch) => {
   const build = buildInitSeccompProgram;
 
-  test('only io_uring of the denylist: the mounts are the kernel\'s to lock there, and its commands may make namespaces', () => {
+  test('only io_uring, perf_event_open and userfaultfd of the denylist: the mounts are the kernel\'s to lock there, and its commands may make namespaces', () => {
     for (const name of ['io_uring_setup', 'io_uring_enter', 'io_uring_register'] as const) expect([name, decide(arch, name, { build })]).toEqual([name, EPERM]);
+    for (const name of ['perf_event_open', 'userfaultfd'] as const) expect([name, decide(arch, name, { build })]).toEqual([name, EPERM]);
     for (const name of ['mount', 'umount2', 'pivot_root', 'setns', 'keyctl', 'bpf'] as const) expect([name, decide(arch, name, { build })]).toEqual([name, ALLOW]);
     expect(decide(arch, 'unshare', { build, args: [0x10000000n | 0x00020000n] })).toEqual(ALLOW);
     expect(decide(arch, 'clone', { build, args: [0x10000000n | SIGCHLD] })).toEqual(ALLOW);
@@ -306,4 +307,44 @@ describe.each(FILTERS)('the %s filter: no file capability as host root', (_chain
     expect(XATTR_WRITES.map((name) => SYSCALL_NUMBERS.x86_64[name])).toEqual([188, 189, 190]);
     expect(XATTR_WRITES.map((name) => SYSCALL_NUMBERS.aarch64[name])).toEqual([5, 6, 7]);
   });
+});
+
+// <linux/personality.h>
+const ADDR_NO_RANDOMIZE = 0x0040000n;
+const READ_IMPLIES_EXEC = 0x0400000n;
+const MMAP_PAGE_ZERO = 0x0100000n;
+const PER_LINUX32 = 0x0008n;
+const UNAME26 = 0x0020000n;
+
+describe.each(FILTERS)('the %s filter: no personality that weakens ASLR or NX', (_chain, build) => {
+  describe.each<SeccompArch>(['x86_64', 'aarch64'])('on %s', (arch) => {
+    test('Linux, PER_LINUX32, UNAME26 and the query (0xffffffff) are allowed, as in Docker\'s default profile', () => {
+      for (const persona of [0n, PER_LINUX32, UNAME26, UNAME26 | PER_LINUX32, 0xffffffffn]) {
+        expect([persona.toString(16), decide(arch, 'personality', { build, args: [persona] })]).toEqual([persona.toString(16), ALLOW]);
+      }
+      expect(PERSONALITIES_ALLOWED).toHaveLength(5);
+    });
+
+    test('ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC and MMAP_PAGE_ZERO get EPERM, alone or with an allowed persona', () => {
+      for (const flag of [ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO]) {
+        for (const persona of [flag, flag | PER_LINUX32, flag | UNAME26]) {
+          expect([persona.toString(16), decide(arch, 'personality', { build, args: [persona] })]).toEqual([persona.toString(16), EPERM]);
+        }
+      }
+    });
+
+    test('only the low half counts, as in the kernel (an unsigned int)', () => {
+      expect(decide(arch, 'personality', { build, args: [(1n << 40n) | 0n] })).toEqual(ALLOW);
+      expect(decide(arch, 'personality', { build, args: [(1n << 40n) | ADDR_NO_RANDOMIZE] })).toEqual(EPERM);
+    });
+
+    test('the persona is read from its own argument: a flag in the others does not count', () => {
+      expect(decide(arch, 'personality', { build, args: [0n, ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC] })).toEqual(ALLOW);
+    });
+  });
+});
+
+test('the numbers are the kernel\'s: personality 135, perf_event_open 298, userfaultfd 323 on x86_64; 92, 241, 282 on arm64', () => {
+  const { x86_64: x, aarch64: a } = SYSCALL_NUMBERS;
+  expect([x.personality, x.perf_event_open, x.userfaultfd, a.personality, a.perf_event_open, a.userfaultfd]).toEqual([135, 298, 323, 92, 241, 282]);
 });

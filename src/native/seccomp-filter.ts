@@ -8,16 +8,19 @@
 // namespaces and the kernel's riskier interfaces out of reach of all of them
 // and of every process they start.
 //
-// Both chains' (the init chain's filter has only these rules): no setuid or
-// setgid bit may be set on a file. The sandbox's uid is the host user's
-// (host root, as root), a writable bind is the host's own file system, and
-// nosuid holds only inside: a setuid file left in a writable bind (the
-// sandboxes' cache, a user's `writable: true` bind) would be a setuid-root
-// program for every local user on the host. No capability is needed for it:
-// the owner of a file may always chmod it 4755.
+// Both chains': no setuid or setgid bit may be set on a file. The sandbox's
+// uid is the host user's (host root, as root), a writable bind is the host's
+// own file system, and nosuid holds only inside: a setuid file left in a
+// writable bind (the sandboxes' cache, a user's `writable: true` bind) would
+// be a setuid-root program for every local user on the host. No capability
+// is needed for it: the owner of a file may always chmod it 4755.
 //
 // As host root, both chains': no file capability may be written either (see
 // CAPABILITY_XATTR_SIZES).
+//
+// Also both chains': no io_uring, perf_event_open or userfaultfd
+// (DENIED_IN_INIT_CHAIN), and no personality that switches off ASLR or NX
+// (PERSONALITIES_ALLOWED).
 //
 // Pure: no koffi, so that the unit test can run the program in its own
 // evaluator. syscalls.ts passes the bytes to the kernel.
@@ -81,15 +84,36 @@ export const DENIED: ReadonlyArray<readonly [name: SyscallName, why: string]> = 
   ['add_key', 'Node\'s platform threads still hold the host\'s session keyring'],
   ['request_key', 'Node\'s platform threads still hold the host\'s session keyring'],
   ['bpf', 'kernel attack surface, and no use in a test'],
+  ['perf_event_open', 'a large kernel attack surface with a long record of privilege escalations, and no use in a test'],
+  ['userfaultfd', 'lets a process stall the kernel on a page fault of its own in the middle of a copy, the usual way to win a kernel race; no use in a test'],
 ];
 
-/** In the init chain's filter: io_uring opens files with a mode that seccomp never sees (IORING_OP_OPENAT). */
-export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, why: string]> = DENIED.filter(([name]) => name.startsWith('io_uring_'));
+/**
+ * In the init chain's filter: io_uring opens files with a mode that seccomp
+ * never sees (IORING_OP_OPENAT); perf_event_open and userfaultfd are the
+ * same kernel attack surface there as in the one-Node chain, and no command
+ * a test runs needs them. The rest of the denylist stays allowed: the
+ * kernel locks that chain's mounts, and its commands may make namespaces of
+ * their own.
+ */
+const IN_INIT_CHAIN = new Set<SyscallName>(['io_uring_setup', 'io_uring_enter', 'io_uring_register', 'perf_event_open', 'userfaultfd']);
+export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, why: string]> = DENIED.filter(([name]) => IN_INIT_CHAIN.has(name));
+
+/**
+ * The personalities a process may set, in both chains, as in Docker's
+ * default profile: Linux, PER_LINUX32, UNAME26, both, and 0xffffffff, which
+ * only reads the current one. Every other flag only weakens the exploit
+ * mitigations of what the sandbox runs next (ADDR_NO_RANDOMIZE turns ASLR
+ * off, READ_IMPLIES_EXEC makes readable memory executable, MMAP_PAGE_ZERO
+ * maps page 0); a debugger such as gdb warns and goes on without them.
+ */
+export const PERSONALITIES_ALLOWED: readonly number[] = [0x0, 0x0008, 0x0020000, 0x0020008, 0xffffffff];
 
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
   | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'open_by_handle_at' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
-  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'openat2' | XattrWriteName | ModeCallName;
+  | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'perf_event_open' | 'userfaultfd' | 'personality' | 'openat2'
+  | XattrWriteName | ModeCallName;
 
 /** The calls that write an extended attribute from a value and its size (arguments 2 and 3). */
 export type XattrWriteName = 'setxattr' | 'lsetxattr' | 'fsetxattr';
@@ -155,14 +179,14 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
     chmod: 90, fchmod: 91, fchmodat: 268, fchmodat2: 452, open: 2, creat: 85, openat: 257, openat2: 437, mknod: 133, mknodat: 259,
     setxattr: 188, lsetxattr: 189, fsetxattr: 190,
     mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, open_by_handle_at: 304, unshare: 272, clone: 56, clone3: 435,
-    keyctl: 250, add_key: 248, request_key: 249, bpf: 321, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    keyctl: 250, add_key: 248, request_key: 249, bpf: 321, perf_event_open: 298, userfaultfd: 323, personality: 135, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
   aarch64: {
     chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
     setxattr: 5, lsetxattr: 6, fsetxattr: 7,
     mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, open_by_handle_at: 265, unshare: 97, clone: 220, clone3: 435,
-    keyctl: 219, add_key: 217, request_key: 218, bpf: 280, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+    keyctl: 219, add_key: 217, request_key: 218, bpf: 280, perf_event_open: 241, userfaultfd: 282, personality: 92, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
   },
 };
@@ -248,7 +272,8 @@ interface Policy {
  * struct); a mode call whose mode has S_ISUID or S_ISGID gets EPERM (an
  * open only with O_CREAT or O_TMPFILE, without which the kernel ignores the
  * mode); openat2 gets ENOSYS, for the same reason as clone3: its mode sits
- * in a struct, and libc's open never uses it. All else is allowed.
+ * in a struct, and libc's open never uses it; personality gets EPERM for
+ * any persona but PERSONALITIES_ALLOWED. All else is allowed.
  */
 function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
   const nr = SYSCALL_NUMBERS[arch];
@@ -265,6 +290,7 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
     ...(policy.capabilityXattrs ? [...XATTR_WRITES.map((name) => ifEqual(nr[name], 'xattr-size')), ifEqual(SETXATTRAT, 'enosys')] : []),
     ...modeCalls.map((call) => ifEqual(nr[call.name], call.flagsArg !== undefined ? `${call.name}-flags` : `${call.name}-mode`)),
     ifEqual(nr.openat2, 'enosys'),
+    ifEqual(nr.personality, 'personality'),
     ret(SECCOMP_RET_ALLOW),
     ...(policy.namespaces
       ? [
@@ -292,6 +318,10 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
         : [{ ...load(argLow(call.modeArg)), label: `${call.name}-mode` }]),
       { code: BPF_JMP_JSET_K, jt: 'eperm', jf: 'allow', k: SETID_BITS },
     ]),
+    // The persona is an unsigned int: the kernel reads the low half only.
+    { ...load(argLow(0)), label: 'personality' },
+    ...PERSONALITIES_ALLOWED.map((persona) => ifEqual(persona, 'allow')),
+    ret(SECCOMP_RET_ERRNO | EPERM),
     ret(SECCOMP_RET_ALLOW, 'allow'),
     ret(SECCOMP_RET_ERRNO | EPERM, 'eperm'),
     ret(SECCOMP_RET_ERRNO | ENOSYS, 'enosys'),
@@ -311,9 +341,9 @@ export function buildSeccompProgram(arch: SeccompArch, options: FilterOptions): 
 }
 
 /**
- * The init chain's filter, installed before the command is exec'd: only the
- * mode rules (and io_uring, which would go round them). Its mounts are locked
- * by the kernel, and its commands may make namespaces of their own.
+ * The init chain's filter, installed before the command is exec'd: the mode
+ * and personality rules, and DENIED_IN_INIT_CHAIN. Its mounts are locked by
+ * the kernel, and its commands may make namespaces of their own.
  */
 export function buildInitSeccompProgram(arch: SeccompArch, options: FilterOptions): BpfInstruction[] {
   return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false, capabilityXattrs: options.hostUid === 0 });
