@@ -2,7 +2,7 @@
 // sandbox processes, no stray entries in the host's /tmp.
 import fs from 'node:fs';
 import path from 'node:path';
-import { captureHostState, isThisRuns, sandboxProcesses, type HostState } from './host-state';
+import { captureHostState, isThisRuns, sandboxProcesses, TOOLS_TMP_ENTRY, type HostState } from './host-state';
 import { REPO, STAGE_VAR } from './stage';
 
 function sleep(ms: number): Promise<void> {
@@ -26,9 +26,7 @@ export default async function globalTeardown(): Promise<void> {
   const newMounts = after.mounts.filter((m) => !before.mounts.includes(m));
   if (newMounts.length > 0) problems.push(`new mounts on the host: ${newMounts.join(', ')}`);
   if (survivors.length > 0) problems.push(`sandbox processes survived: ${survivors.join(' | ')}`);
-  // Left by tools the tests run on the host, not by a sandbox: Jest's and V8's caches, tmp's folders, our stages,
-  // and pnpm's store locks (e2e/pnpm-strict), which pnpm 12 makes in /tmp whatever TMPDIR says, and keeps.
-  const newTmp = after.tmpEntries.filter((e) => !before.tmpEntries.includes(e) && !/^(jest_|v8-compile-cache|tmp-|mount-sandbox-stage-|pnpm-store-operation-locks-\d+$)/.test(e));
+  const newTmp = after.tmpEntries.filter((e) => !before.tmpEntries.includes(e) && !TOOLS_TMP_ENTRY.test(e));
   if (newTmp.length > 0) problems.push(`new entries in /tmp: ${newTmp.join(', ')}`);
   if (problems.length > 0) throw new Error(`leak check failed:\n  ${problems.join('\n  ')}`);
 }

@@ -11,6 +11,14 @@ export function mountPoints(): string[] {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ')[4]).sort();
 }
 
+/**
+ * /tmp entries left by tools the tests run on the host, not by a sandbox:
+ * Jest's and V8's caches, tmp's folders, our stages, and pnpm's store locks
+ * (e2e/pnpm-strict), which pnpm 12 makes in /tmp whatever TMPDIR says, and
+ * keeps. Suites run side by side, so every leak check of /tmp skips them.
+ */
+export const TOOLS_TMP_ENTRY = /^(jest_|v8-compile-cache|tmp-|mount-sandbox-stage-|pnpm-store-operation-locks-\d+$)/;
+
 export function captureHostState(): HostState {
   return { mounts: mountPoints(), tmpEntries: fs.readdirSync('/tmp').sort() };
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FormattedTestResults } from '@jest/test-result';
 import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../helpers/jest-run';
-import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
+import { mountPoints, sandboxProcessesIn, TOOLS_TMP_ENTRY } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { run, USERS, type User } from '../helpers/run';
 
@@ -42,8 +42,6 @@ const HEALTHY = {
   '99-healthy.test.js › a fresh sandbox, untouched by the other files': 'passed',
   '99-healthy.test.js › a second test, so that forged results for this file would show': 'passed',
 };
-/** Names in /tmp that other runs (and Jest) create on their own. */
-const TMP_IGNORED = /^(jest_|v8-compile-cache|tmp-|mount-sandbox-stage-)/;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,7 +82,7 @@ function processesIn(dir: string): string[] {
 }
 
 function tmpEntries(): string[] {
-  return fs.readdirSync('/tmp').filter((name) => !TMP_IGNORED.test(name)).sort();
+  return fs.readdirSync('/tmp').filter((name) => !TOOLS_TMP_ENTRY.test(name)).sort();
 }
 
 /** The `HOSTILE-REPORT <name> <json>` lines the hostile files write to stderr, by name. */
