@@ -7,21 +7,10 @@ import path from 'node:path';
 import { sandboxProcessesIn } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { run, sandboxRun, TEST_HOME, USERS, asUser, type User } from '../helpers/run';
+import { until } from '../helpers/wait';
 
 function unique(): string {
   return `ms-test-${crypto.randomBytes(6).toString('hex')}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 50) {
-    if (predicate()) return true;
-    await sleep(50);
-  }
-  return predicate();
 }
 
 function hostProcessesMatching(marker: string): string[] {
@@ -99,7 +88,7 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     const marker = String(900000 + crypto.randomInt(99999));
     const result = await sandboxRun(user, ['--', 'sh', '-c', `sleep ${marker} > /dev/null 2>&1 & setsid sleep ${marker} > /dev/null 2>&1 & echo started`]);
     expect(result.stdout).toBe('started\n');
-    expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 2000)).toBe(true);
+    expect(await until(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 2000, 50)).toBe(true);
   });
 
   test('SIGKILL of the launcher ends everything inside', async () => {
@@ -110,12 +99,12 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
         launcherPid = child.pid ?? 0;
       },
     });
-    expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 2, 5000)).toBe(true);
+    expect(await until(() => hostProcessesMatching(`sleep ${marker}`).length === 2, 5000, 50)).toBe(true);
     // The launcher is node itself for root, and node under setpriv (same pid after exec) for nobody.
     process.kill(launcherPid, 'SIGKILL');
     await finished;
-    expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 3000)).toBe(true);
-    expect(await waitFor(() => sandboxProcessesIn(stage.project).length === 0, 3000)).toBe(true);
+    expect(await until(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 3000, 50)).toBe(true);
+    expect(await until(() => sandboxProcessesIn(stage.project).length === 0, 3000, 50)).toBe(true);
   });
 
   test('async fs in Node reaches the sandbox, and every thread shares one mount namespace', async () => {
@@ -303,9 +292,9 @@ test('Ctrl-C (SIGINT) to the launcher ends the sandbox with 130', async () => {
   const stage = currentStage();
   const marker = String(900000 + crypto.randomInt(99999));
   const child = spawn(process.execPath, [stage.cli, 'run', '--', 'sleep', marker], { cwd: stage.project, stdio: 'ignore' });
-  expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 1, 5000)).toBe(true);
+  expect(await until(() => hostProcessesMatching(`sleep ${marker}`).length === 1, 5000, 50)).toBe(true);
   child.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   expect(code).toBe(130);
-  expect(await waitFor(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 3000)).toBe(true);
+  expect(await until(() => hostProcessesMatching(`sleep ${marker}`).length === 0, 3000, 50)).toBe(true);
 });

@@ -8,10 +8,7 @@ import path from 'node:path';
 import { copyFixture, fileResult, runJest } from '../helpers/jest-run';
 import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
 import { USERS, type User } from '../helpers/run';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { sleep } from '../helpers/wait';
 
 /** Host pids of sandboxed Jest children whose environment carries `marker`. */
 function childrenWithMarker(marker: string): number[] {

@@ -7,10 +7,7 @@ import { copyFixture } from '../helpers/jest-run';
 import { sandboxProcessesIn } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { run, USERS, type User } from '../helpers/run';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { until } from '../helpers/wait';
 
 function processesRunning(marker: string): number {
   let count = 0;
@@ -22,14 +19,6 @@ function processesRunning(marker: string): number {
     }
   }
   return count;
-}
-
-async function until(predicate: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 100) {
-    if (predicate()) return true;
-    await sleep(100);
-  }
-  return predicate();
 }
 
 describe.each(USERS)('interrupting Jest as %s', (user: User) => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FormattedTestResults } from '@jest/test-result';
 import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../helpers/jest-run';
 import { USERS, type User } from '../helpers/run';
+import { sleep } from '../helpers/wait';
 
 const SLOW = 120_000;
 /** Mounting on the host (for propagation) needs the test suite itself to be root. */
@@ -63,10 +64,6 @@ function git(dir: string, args: string[]): string {
 function ownedBy(user: User, dir: string): string {
   if (user === 'nobody' && SUITE_IS_ROOT) execFileSync('chown', ['-R', '-h', '65534:65534', dir]);
   return dir;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function fileStatuses(results: FormattedTestResults): Record<string, string> {

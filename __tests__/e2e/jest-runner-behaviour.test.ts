@@ -8,12 +8,9 @@ import { sandboxProcesses } from '../helpers/host-state';
 import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../helpers/jest-run';
 import { run, USERS, type User } from '../helpers/run';
 import { currentStage } from '../helpers/stage';
+import { sleep } from '../helpers/wait';
 
 const SLOW = 240_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function read(file: string): string | undefined {
   try {

@@ -4,10 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { captureHostState, isThisRuns, sandboxProcesses, TOOLS_TMP_ENTRY, type HostState } from './host-state';
 import { REPO, STAGE_VAR } from './stage';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { sleep } from './wait';
 
 export default async function globalTeardown(): Promise<void> {
   const root = process.env[STAGE_VAR];

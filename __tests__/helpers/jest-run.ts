@@ -74,3 +74,21 @@ export function fileResult(results: FormattedTestResults, basename: string): For
   if (!found) throw new Error(`no result for ${basename}; have ${results.testResults.map((f) => path.basename(f.name)).join(', ')}`);
   return found;
 }
+
+/** A file's status, message and failing assertions, to compare against a clean pass in one assertion that shows them all. */
+export function fileFailures(results: FormattedTestResults, basename: string): { file: string; status: string; message: string; failures: string[] } {
+  const result = fileResult(results, basename);
+  const failures = result.assertionResults
+    .filter((assertion) => assertion.status !== 'passed')
+    .map((assertion) => `${assertion.fullName} [${assertion.status}]: ${(assertion.failureMessages ?? []).join('\n')}`);
+  return { file: basename, status: result.status, message: result.status === 'passed' ? '' : result.message, failures };
+}
+
+/** The names in `dir`, sorted; none if it cannot be read. */
+export function listing(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}

@@ -13,6 +13,7 @@ import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../hel
 import { sandboxProcessesIn } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { USERS, type User } from '../helpers/run';
+import { until } from '../helpers/wait';
 
 const RUN_TIMEOUT = 180_000;
 const FIXTURE = 'hostile-channel';
@@ -20,18 +21,6 @@ const HEALTHY = {
   'healthy.test.js › a healthy test passes': 'passed',
   'healthy.test.js › a second healthy test passes': 'passed',
 };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(predicate: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 100) {
-    if (predicate()) return true;
-    await sleep(100);
-  }
-  return predicate();
-}
 
 /** The folders where the runner makes its pids cgroups (as root): `<pids hierarchy>/<our cgroup>/mount-sandbox`. */
 function cgroupParents(): string[] {

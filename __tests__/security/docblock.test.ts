@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyFixture, fileResult, runJest, type JestRun } from '../helpers/jest-run';
+import { copyFixture, fileResult, listing, runJest, type JestRun } from '../helpers/jest-run';
 import { REPO } from '../helpers/stage';
 import { USERS, type User } from '../helpers/run';
 
@@ -58,14 +58,6 @@ const NARROW_FILES: Record<string, string[]> = {
   'drop-hide': ["the config's hidden secret.txt stays hidden"],
   'env-at-start': ['the variables reach the test, inside a sandbox that was built before they acted'],
 };
-
-function listing(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-}
 
 /** Every path below `dir` whose name starts with pwned- (not following links). */
 function pwnedBelow(dir: string, depth = 4): string[] {

@@ -12,6 +12,7 @@ import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../hel
 import { mountPoints, sandboxProcessesIn, TOOLS_TMP_ENTRY } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
 import { run, USERS, type User } from '../helpers/run';
+import { until } from '../helpers/wait';
 
 const RUN_TIMEOUT = 180_000;
 const FIXTURE = 'hostile-process';
@@ -42,18 +43,6 @@ const HEALTHY = {
   '99-healthy.test.js › a fresh sandbox, untouched by the other files': 'passed',
   '99-healthy.test.js › a second test, so that forged results for this file would show': 'passed',
 };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function until(predicate: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 100) {
-    if (predicate()) return true;
-    await sleep(100);
-  }
-  return predicate();
-}
 
 /** Host pids whose command line is exactly `cmdline` (arguments joined by spaces). */
 function processesRunning(cmdline: string): number[] {
