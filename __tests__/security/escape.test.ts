@@ -14,7 +14,8 @@ import path from 'node:path';
 import { copyFixture, fileFailures, fileResult, listing, runJest, type JestRun } from '../helpers/jest-run';
 import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
 import { REPO, currentStage } from '../helpers/stage';
-import { USERS, type User } from '../helpers/run';
+import { sleep } from '../helpers/wait';
+import { HOST_CASES, NO_USERNS_FALLBACK, NO_USERNS_HOST, type HostMode, type User } from '../helpers/run';
 
 const FIXTURE = 'hostile-escape';
 
@@ -111,30 +112,8 @@ function survivors(marker: string, dir: string): string[] {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-type HostMode = 'userns' | 'root-no-userns';
-
-/**
- * Every user, and root once more on a host that refuses user namespaces,
- * where the runner falls back to mode root-no-userns (the init chain, with
- * every capability dropped, and no kernel lock on the mounts). That host is
- * made here as the doctor tests make it: Jest runs as root of a user
- * namespace of its own whose user.max_user_namespaces is 0, so that every
- * user namespace below it is refused with ENOSPC, as on a host with the
- * sysctl at 0.
- */
-const CASES: Array<[string, User, HostMode]> = [
-  ...USERS.map((user): [string, User, HostMode] => [user, user, 'userns']),
-  ...(USERS.includes('root') ? [['root, on a host without user namespaces,', 'root', 'root-no-userns'] as [string, User, HostMode]] : []),
-];
-
-const NO_USERNS_HOST = ['unshare', '--user', '--map-root-user', '--', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', 'sh'];
-const FALLBACK_NOTICE = /user namespaces are refused \(unshare: unshare failed: No space left on device\); running as real root without one/;
-
-describe.each(CASES)('hostile test files, as %s cannot escape or touch the host', (_name: string, user: User, hostMode: HostMode) => {
+describe.each(HOST_CASES)('hostile test files, as %s cannot escape or touch the host', (_name: string, user: User, hostMode: HostMode) => {
   const marker = `hostile-${crypto.randomBytes(6).toString('hex')}`;
   let dir: string;
   let run: JestRun;
@@ -199,7 +178,7 @@ describe.each(CASES)('hostile test files, as %s cannot escape or touch the host'
   });
 
   test(`the run was in mode ${hostMode}`, () => {
-    if (hostMode === 'root-no-userns') expect(run.stderr).toMatch(FALLBACK_NOTICE);
+    if (hostMode === 'root-no-userns') expect(run.stderr).toMatch(NO_USERNS_FALLBACK);
     else expect(run.stderr).not.toMatch(/user namespaces are refused/);
   });
 

@@ -11,7 +11,7 @@ import type { FormattedTestResults } from '@jest/test-result';
 import { copyFixture, fileResult, outcomes, runJest, type JestRun } from '../helpers/jest-run';
 import { mountPoints, sandboxProcessesIn, TOOLS_TMP_ENTRY } from '../helpers/host-state';
 import { currentStage } from '../helpers/stage';
-import { run, USERS, type User } from '../helpers/run';
+import { HOST_CASES, NO_USERNS_FALLBACK, NO_USERNS_HOST, run, USERS, type HostMode, type User } from '../helpers/run';
 import { until } from '../helpers/wait';
 
 const RUN_TIMEOUT = 180_000;
@@ -112,7 +112,9 @@ function linksIn(dir: string): Record<string, string> {
   return out;
 }
 
-describe.each(USERS)('hostile processes as %s', (user: User) => {
+describe.each(HOST_CASES)('hostile processes as %s', (_name: string, user: User, hostMode: HostMode) => {
+  // On a host without user namespaces the file runs in the init chain as real root, with no kernel lock on its mounts.
+  const prefix = hostMode === 'root-no-userns' ? NO_USERNS_HOST : [];
   let dir: string;
   let bulk: JestRun;
   let found: Record<string, unknown>;
@@ -140,11 +142,12 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
     };
     mountsBefore = mountPoints();
     tmpBefore = tmpEntries();
-    bulk = await runJest(user, dir, ['-w', '2'], env);
+    bulk = await runJest(user, dir, ['-w', '2'], env, 120_000, prefix);
     found = reports(bulk.stderr);
   }, RUN_TIMEOUT);
 
   test('the run completes on its own and reports every file', () => {
+    if (hostMode === 'root-no-userns') expect(bulk.stderr).toMatch(NO_USERNS_FALLBACK);
     expect(bulk.signal).toBeNull();
     expect(bulk.code).toBe(1);
     const files = bulk.results.testResults.map((file) => path.basename(file.name)).sort();
@@ -238,8 +241,8 @@ describe.each(USERS)('hostile processes as %s', (user: User) => {
     let next: JestRun;
 
     beforeAll(async () => {
-      plant = await runJest(user, dir, ['--runTestsByPath', '__tests__/13-cache-cross-file.test.js'], { ...env, HOSTILE_SET: 'cross-file' });
-      next = await runJest(user, dir, ['--runTestsByPath', '__tests__/99-healthy.test.js'], env);
+      plant = await runJest(user, dir, ['--runTestsByPath', '__tests__/13-cache-cross-file.test.js'], { ...env, HOSTILE_SET: 'cross-file' }, 120_000, prefix);
+      next = await runJest(user, dir, ['--runTestsByPath', '__tests__/99-healthy.test.js'], env, 120_000, prefix);
     }, RUN_TIMEOUT);
 
     test('13-cache-cross-file.test.js planted what it could, and the next run reports exactly its own result', () => {
