@@ -97,6 +97,20 @@ describe.each(USERS)('the one-Node chain, as %s', (user: User) => {
     expect(result.stdout.trim()).toBe('0');
   });
 
+  // The personality rule refuses ADDR_NO_RANDOMIZE, which gdb asks for before it starts a program: the README says gdb warns and goes on.
+  (fs.existsSync('/usr/bin/gdb') ? test : test.skip)('gdb still debugs a program in either chain: it warns that it cannot switch ASLR off, and runs it', async () => {
+    const script = `
+      const r = require('child_process').spawnSync('/usr/bin/gdb', ['-q', '-batch', '-ex', 'run', '--args', '/bin/echo', 'debugged'], { encoding: 'utf8' });
+      console.log(JSON.stringify({ status: r.status, stdout: r.stdout, stderr: r.stderr }));
+    `;
+    for (const oneNode of ['1', '0']) {
+      const result = await sandboxRun(user, ['--', 'node', '-e', script], { env: { MOUNT_SANDBOX_ONE_NODE: oneNode } });
+      const gdb = JSON.parse(result.stdout) as { status: number; stdout: string; stderr: string };
+      expect({ oneNode, status: gdb.status, ran: /^debugged$/m.test(gdb.stdout) && gdb.stdout.includes('exited normally'), warned: gdb.stderr })
+        .toEqual({ oneNode, status: 0, ran: true, warned: expect.stringContaining('Error disabling address space randomization: Operation not permitted') });
+    }
+  });
+
   test('a setup failure in the one-Node chain is the same structured error as the init\'s, and the command never runs', async () => {
     const marker = path.join(currentStage().root, `one-node-ran-${user}`);
     // A tmpfs whose mount point would have to be made under read-only /usr: only the interpreter inside finds out.
