@@ -24,6 +24,23 @@ describe('FrameDecoder', () => {
     expect(out).toEqual(['{"a":1}', '"second"', '[]']);
   });
 
+  test('a header split before a long body is read once, not re-joined with the whole buffer at every chunk', () => {
+    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20, maxTotalBytes: 1 << 21 });
+    const body = 'y'.repeat(4000);
+    const frame = encodeFrame(body);
+    const concat = jest.spyOn(Buffer, 'concat');
+    try {
+      expect(decoder.push(frame.subarray(0, 1))).toEqual([]);
+      const out: string[] = [];
+      for (let at = 1; at < frame.length; at += 10) out.push(...decoder.push(frame.subarray(at, at + 10)).map((f) => f.toString()));
+      expect(out).toEqual([body]);
+      // One join, when the frame is complete; a join per chunk would be ~400.
+      expect(concat).toHaveBeenCalledTimes(1);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+
   test('a header announcing more than the frame limit fails at once, before the bytes arrive, and stays failed', () => {
     const decoder = new FrameDecoder(LIMITS);
     expect(() => decoder.push(header(1001))).toThrow(new FrameError('a frame of 1001 bytes, above the limit of 1000'));

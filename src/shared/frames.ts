@@ -83,10 +83,21 @@ export class FrameDecoder {
     throw this.#broken;
   }
 
+  /**
+   * Copies the header out of the first chunks, never the whole buffer: a child
+   * that splits a header and then sends a large body must not make every later
+   * chunk re-join everything buffered so far.
+   */
   #peekLength(): number {
     const first = this.#chunks[0];
     if (first.length >= HEADER_BYTES) return first.readUInt32BE(0);
-    return Buffer.concat(this.#chunks, this.#buffered).readUInt32BE(0);
+    const header = Buffer.alloc(HEADER_BYTES);
+    let filled = 0;
+    for (const chunk of this.#chunks) {
+      filled += chunk.copy(header, filled, 0, Math.min(chunk.length, HEADER_BYTES - filled));
+      if (filled === HEADER_BYTES) break;
+    }
+    return header.readUInt32BE(0);
   }
 
   /** Removes and returns the first `bytes` buffered bytes (one copy, whatever the chunking). */
