@@ -1,5 +1,5 @@
 import { FrameDecoder, FrameError, HEADER_BYTES, encodeFrame } from '../../src/shared/frames';
-import { decodeMessage, encodeMessage } from '../../src/shared/jest-protocol';
+import { decodeMessage, encodeMessage, jsonValueBound } from '../../src/shared/jest-protocol';
 
 const LIMITS = { maxFrameBytes: 1000, maxTotalBytes: 5000 };
 
@@ -94,5 +94,28 @@ describe('the wire encoding', () => {
 
   test('bytes that are not JSON throw (the runner turns that into a failure of the file)', () => {
     expect(() => decodeMessage(Buffer.from([0xff, 0x00, 0x13]))).toThrow(SyntaxError);
+  });
+});
+
+describe('jsonValueBound', () => {
+  const bound = (text: string, stopAbove = 1000): number => jsonValueBound(Buffer.from(text), stopAbove);
+
+  test('is at least the number of values, for every kind of JSON', () => {
+    const count = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Object.values(v).reduce((n: number, x) => n + count(x), 0) : 1);
+    for (const value of [0, 'x', [], {}, [[], {}], { a: [1, { b: null }], c: 'd' }, [true, false, null, 1.5, -2e9]]) {
+      const text = JSON.stringify(value);
+      expect(bound(text)).toBeGreaterThanOrEqual(count(value));
+      // And close to it, so that honest data is not counted many times over.
+      expect(bound(text)).toBeLessThanOrEqual(2 * count(value));
+    }
+  });
+
+  test('ignores the structural characters inside strings, escaped quotes included', () => {
+    expect(bound(JSON.stringify('{[,:]} \\" {,,,}'))).toBe(1);
+    expect(bound(JSON.stringify(['a\\', '"{,}"']))).toBe(3);
+  });
+
+  test('stops counting just past the limit', () => {
+    expect(bound('[' + '{},'.repeat(1e5) + '0]', 10)).toBe(11);
   });
 });

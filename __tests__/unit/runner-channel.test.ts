@@ -15,7 +15,7 @@ function channel(onMessage: (raw: unknown) => void = () => undefined): { stream:
       onMessage(raw);
     },
     broken: (reason) => broken.push(reason),
-  }, { maxFrameBytes: 1000, maxTotalBytes: 5000 });
+  }, { maxFrameBytes: 1000, maxTotalBytes: 5000 }, { maxFrameValues: 20, maxTotalValues: 50 });
   return { stream, messages, broken };
 }
 
@@ -73,4 +73,20 @@ test('the stream ending in the middle of a frame breaks it', async () => {
   stream.end(encodeFrame('{"complete":false}').subarray(0, 10));
   await tick();
   expect(broken).toEqual(['10 bytes of an unfinished frame when the channel closed']);
+});
+
+test('a frame of more values than the limit breaks it before it is parsed, however few its bytes', async () => {
+  const { stream, messages, broken } = channel();
+  stream.write(encodeFrame(JSON.stringify({ type: 'result', x: Array.from({ length: 15 }, () => ({})) })));
+  await tick();
+  expect(messages).toEqual([]);
+  expect(broken).toEqual(['a frame of more than 20 JSON values, above the limit per message']);
+});
+
+test('frames each within the value limit break it once their sum passes the limit per file', async () => {
+  const { stream, messages, broken } = channel();
+  for (let i = 0; i < 6; i++) stream.write(encodeFrame(JSON.stringify([1, 2, 3, 4, 5, 6, 7, 8, 9])));
+  await tick();
+  expect(messages).toHaveLength(5);
+  expect(broken).toEqual(['more than 50 JSON values in all (the limit per test file)']);
 });

@@ -1,10 +1,10 @@
 // The runner's end of one sandboxed file's channel. What arrives was written
 // by a process that runs test code, so it is decoded here, inside try/catch,
-// within byte limits: a violation ends this file's channel with a reason,
+// within byte and value limits: a violation ends this file's channel with a reason,
 // and never throws into Jest's process.
 import type { Duplex } from 'node:stream';
 import { CHILD_LIMITS, FrameDecoder, FrameError, encodeFrame, type FrameLimits } from '../shared/frames';
-import { decodeMessage, encodeMessage, type ParentMessage } from '../shared/jest-protocol';
+import { CHILD_VALUE_LIMITS, decodeMessage, encodeMessage, jsonValueBound, type ParentMessage, type ValueLimits } from '../shared/jest-protocol';
 
 export interface ChannelHandlers {
   /** One decoded message: plain data of any shape, still to be checked. */
@@ -17,11 +17,14 @@ export class RunnerChannel {
   readonly #stream: Duplex;
   readonly #decoder: FrameDecoder;
   readonly #handlers: ChannelHandlers;
+  readonly #values: ValueLimits;
+  #valuesSeen = 0;
   #broken = false;
 
-  constructor(stream: Duplex, handlers: ChannelHandlers, limits: FrameLimits = CHILD_LIMITS) {
+  constructor(stream: Duplex, handlers: ChannelHandlers, limits: FrameLimits = CHILD_LIMITS, values: ValueLimits = CHILD_VALUE_LIMITS) {
     this.#stream = stream;
     this.#handlers = handlers;
+    this.#values = values;
     this.#decoder = new FrameDecoder(limits);
     stream.on('data', (chunk: Buffer) => this.#receive(chunk));
     stream.on('end', () => {
@@ -55,6 +58,16 @@ export class RunnerChannel {
       return;
     }
     for (const frame of frames) {
+      const values = jsonValueBound(frame, this.#values.maxFrameValues);
+      if (values > this.#values.maxFrameValues) {
+        this.#break(new FrameError(`a frame of more than ${this.#values.maxFrameValues} JSON values, above the limit per message`));
+        return;
+      }
+      this.#valuesSeen += values;
+      if (this.#valuesSeen > this.#values.maxTotalValues) {
+        this.#break(new FrameError(`more than ${this.#values.maxTotalValues} JSON values in all (the limit per test file)`));
+        return;
+      }
       let raw: unknown;
       try {
         raw = decodeMessage(frame);

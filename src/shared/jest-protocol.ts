@@ -126,6 +126,49 @@ export function encodeMessage(message: unknown): string {
   }
 }
 
+export interface ValueLimits {
+  /** The most JSON values one frame may hold. */
+  maxFrameValues: number;
+  /** The most JSON values one file's child may send in all. */
+  maxTotalValues: number;
+}
+
+/**
+ * Bytes alone do not bound what parsing costs: `[{},{},…]` grows about 30
+ * times in the heap, so a frame within the byte limit could still exhaust
+ * Jest's process. A file's honest result, coverage included, holds well under
+ * a million values; a frame of these many empty objects takes about 300 MB.
+ */
+export const CHILD_VALUE_LIMITS: ValueLimits = { maxFrameValues: 8_000_000, maxTotalValues: 16_000_000 };
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const VALUE_STARTS = new Uint8Array(256);
+for (const c of '{[,:') VALUE_STARTS[c.charCodeAt(0)] = 1;
+
+/**
+ * An upper bound on the values a JSON text holds, or `stopAbove + 1` as soon
+ * as it passes that: every value but the outermost follows a `[`, `,` or `:`,
+ * and every object or array opens with `{` or `[`. A scan of the bytes, so
+ * that an oversized frame is refused before JSON.parse allocates anything.
+ */
+export function jsonValueBound(payload: Uint8Array, stopAbove: number): number {
+  let count = 1;
+  let inString = false;
+  for (let i = 0; i < payload.length; i++) {
+    const byte = payload[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (VALUE_STARTS[byte] === 1 && ++count > stopAbove) {
+      return count;
+    }
+  }
+  return count;
+}
+
 /**
  * Parses a frame's JSON into plain data. `__proto__` keys are dropped, so
  * that no later Object.assign or merge of this data can change a prototype.
