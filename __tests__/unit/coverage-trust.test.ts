@@ -1,4 +1,5 @@
 // Real files in a temporary folder: the trust decisions are about what exists on the host.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
 function fileCoverage(p: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { path: p, statementMap: {}, fnMap: {}, branchMap: {}, s: { 0: 1 }, f: {}, b: {}, ...extra };
+  return { path: p, statementMap: { 0: { start: { line: 1, column: 0 }, end: { line: 1, column: 19 } } }, fnMap: {}, branchMap: {}, s: { 0: 1 }, f: {}, b: {}, ...extra };
 }
 
 function options(warnings: string[], overrides: Partial<CoverageTrustOptions> = {}): CoverageTrustOptions {
@@ -84,7 +85,7 @@ describe('trustCoverage: babel coverage', () => {
 describe('trustCoverage: v8 coverage', () => {
   const entry = (url: string, sourceMapPath: string | null = null): Record<string, unknown> => ({
     codeTransformResult: { code: 'x', originalCode: 'y', sourceMapPath, wrapperLength: 0 },
-    result: { url, scriptId: '1', functions: [] },
+    result: { url, scriptId: '1', functions: [{ functionName: '', isBlockCoverage: true, ranges: [{ startOffset: 0, endOffset: 1, count: 1 }] }] },
   });
 
   test('keeps entries for project files only', () => {
@@ -108,11 +109,40 @@ describe('trustCoverage: v8 coverage', () => {
     const copy = out.v8Coverage?.[0].codeTransformResult?.sourceMapPath as string;
     expect(path.dirname(copy)).toBe(maps);
     expect(JSON.parse(fs.readFileSync(copy, 'utf8'))).toEqual({ version: 3, sources: ['a.ts'], mappings: '' });
-    for (const bad of [evilMap, outside, path.join(cache, 'missing.map')]) {
-      const dropped = trustCoverage(undefined, [entry(a, bad)], options(warnings));
+    // A folder inside the cache that is a link out of it, and a FIFO (which must not block the host).
+    const outsideDir = path.join(base, 'outside-dir');
+    fs.mkdirSync(outsideDir);
+    fs.copyFileSync(goodMap, path.join(outsideDir, 'good.map'));
+    fs.symlinkSync(outsideDir, path.join(cache, 'linked-dir'));
+    const fifo = path.join(cache, 'fifo.map');
+    execFileSync('mkfifo', [fifo]);
+    const bad = [evilMap, outside, path.join(cache, 'missing.map'), path.join(cache, 'linked-dir', 'good.map'), fifo, `${cache}/../outside.map`];
+    for (const map of bad) {
+      const dropped = trustCoverage(undefined, [entry(a, map)], options(warnings));
       expect(dropped.v8Coverage?.[0].codeTransformResult?.sourceMapPath).toBeNull();
     }
-    expect(warnings).toHaveLength(3);
+    expect(warnings).toEqual([
+      expect.stringContaining('its source "/etc/passwd" lies outside'),
+      expect.stringContaining(`it lies outside the sandboxes' cache ${cache}`),
+      expect.stringContaining('it does not exist'),
+      expect.stringContaining(`it lies outside the sandboxes' cache ${cache}`),
+      expect.stringContaining('it is not a regular file'),
+      expect.stringContaining(`it lies outside the sandboxes' cache ${cache}`),
+    ]);
+  });
+});
+
+describe('pathTrust', () => {
+  test('refuses a path outside the roots by its name, without resolving it on the host', () => {
+    const resolved: string[] = [];
+    const trust = pathTrust({ roots: [project], hidden: [], realpath: (p) => (resolved.push(p), fs.realpathSync(p)) });
+    resolved.length = 0;
+    expect(trust.refuse('/net/some-host/share/x.js')).toMatch(/^lies outside the project's roots/);
+    expect(trust.refuse(secret)).toMatch(/^lies outside the project's roots/);
+    expect(resolved).toEqual([]);
+    // Inside by name, it is resolved: a link out of the project is still refused.
+    expect(trust.refuse(path.join(project, 'src', 'link.js'))).toMatch(/^lies outside the project's roots/);
+    expect(resolved).toEqual([path.join(project, 'src', 'link.js')]);
   });
 });
 

@@ -8,6 +8,8 @@
 // coveragePathIgnorePatterns, test files excluded); source maps stay only
 // when every source they name passes the same test, and a v8 map is read
 // here once and handed to the reporter as a copy the sandboxes cannot reach.
+// Every entry that stays is also rebuilt to the shape its readers need
+// (coverage-shape.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,7 @@ import type { Config } from '@jest/types';
 import type { TestRunnerContext } from 'jest-runner';
 import { isUnder } from '../shared/paths';
 import { jestModules } from '../shared/jest-modules';
+import { istanbulFileCoverage, v8ScriptCoverage } from './coverage-shape';
 import type { PathTrust } from './path-trust';
 
 /** A source map is code metadata: tens of megabytes would be extraordinary. */
@@ -108,11 +111,6 @@ function refuseMap(map: unknown, file: string, trust: PathTrust): string | undef
   return undefined;
 }
 
-function hasCoverageShape(data: Plain): boolean {
-  const counters = (value: unknown, ofArrays: boolean): boolean => isPlain(value) && Object.values(value).every((v) => (ofArrays ? Array.isArray(v) && v.every((n) => typeof n === 'number') : typeof v === 'number'));
-  return isPlain(data.statementMap) && isPlain(data.fnMap) && isPlain(data.branchMap) && counters(data.s, false) && counters(data.f, false) && counters(data.b, true);
-}
-
 function babelCoverage(raw: unknown, options: CoverageTrustOptions): TestResult['coverage'] {
   if (raw === undefined || raw === null) return undefined;
   if (!isPlain(raw)) {
@@ -125,12 +123,12 @@ function babelCoverage(raw: unknown, options: CoverageTrustOptions): TestResult[
       options.warn(`dropped coverage for ${JSON.stringify(key)}: it is not coverage data`);
       continue;
     }
-    const refused = data.path !== key ? `its path is ${JSON.stringify(data.path)}, not its key` : refuseFile(key, options) ?? (hasCoverageShape(data) ? undefined : 'it is not istanbul coverage data');
-    if (refused !== undefined) {
+    const entry = istanbulFileCoverage(data);
+    const refused = data.path !== key ? `its path is ${JSON.stringify(data.path)}, not its key` : refuseFile(key, options) ?? (entry ? undefined : 'it is not istanbul coverage data');
+    if (refused !== undefined || entry === undefined) {
       options.warn(`dropped coverage for ${JSON.stringify(key)}: ${refused}`);
       continue;
     }
-    const entry = { ...data };
     if (entry.inputSourceMap !== undefined) {
       const mapRefused = refuseMap(entry.inputSourceMap, key, options.trust);
       if (mapRefused !== undefined) {
@@ -143,22 +141,49 @@ function babelCoverage(raw: unknown, options: CoverageTrustOptions): TestResult[
   return Object.keys(kept).length > 0 ? (kept as TestResult['coverage']) : undefined;
 }
 
-/** Reads a regular file without following a final link or blocking on a FIFO a sandbox planted. */
-function readRegularFile(file: string, limit: number): string | undefined {
-  let fd: number;
+/** Linux's O_PATH, which Node does not export: a handle on a path that opens nothing. */
+const O_PATH = 0o10000000;
+
+/**
+ * The text of `file` if, as it is at the moment of reading, it is a regular
+ * file of at most `limit` bytes inside `folder`; else why not. The sandboxes
+ * write that folder, so a check of the path before opening it would race
+ * against one swapping a folder on the way for a link: the path is pinned by
+ * an O_PATH handle first (which opens no device and blocks on no FIFO), the
+ * check is made on what that handle holds, and only then is it opened.
+ */
+function readPinnedFileUnder(file: string, folder: string, limit: number): { text: string } | { refused: string } {
+  let pin: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    pin = fs.openSync(file, O_PATH | fs.constants.O_NOFOLLOW);
   } catch {
-    return undefined;
+    return { refused: 'it does not exist' };
   }
   try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size > limit) return undefined;
-    return fs.readFileSync(fd, 'utf8');
-  } catch {
-    return undefined;
+    const held = fs.readlinkSync(`/proc/self/fd/${pin}`);
+    if (!isUnder(held, folder) || held === folder) return { refused: `it lies outside the sandboxes' cache ${folder}` };
+    const stat = fs.fstatSync(pin);
+    if (!stat.isFile() || stat.size > limit) return { refused: `it is not a regular file of at most ${limit} bytes` };
+    // Reopened through the handle: the same inode, whatever the path is now. One byte
+    // more than fstat saw is room to notice a file still growing, which is refused.
+    const fd = fs.openSync(`/proc/self/fd/${pin}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const buffer = Buffer.alloc(stat.size + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      if (length > stat.size) return { refused: 'it grew while it was read' };
+      return { text: buffer.toString('utf8', 0, length) };
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    return { refused: `it could not be read (${error instanceof Error ? error.message : String(error)})` };
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(pin);
   }
 }
 
@@ -166,15 +191,13 @@ function readRegularFile(file: string, limit: number): string | undefined {
 function trustedMapCopy(sourceMapPath: unknown, file: string, options: CoverageTrustOptions): { copy: string } | { refused: string } {
   if (typeof sourceMapPath !== 'string') return { refused: 'its path is not a string' };
   if (options.trustedMaps === undefined) return { refused: 'no host-only folder for checked source maps' };
-  let real: string;
-  try {
-    real = fs.realpathSync(sourceMapPath);
-  } catch {
-    return { refused: 'it does not exist' };
+  // By name first, as for every path a child names (see path-trust.ts).
+  if (!path.isAbsolute(sourceMapPath) || path.normalize(sourceMapPath) !== sourceMapPath || !isUnder(sourceMapPath, options.sandboxCache)) {
+    return { refused: `it lies outside the sandboxes' cache ${options.sandboxCache}` };
   }
-  if (!isUnder(real, options.sandboxCache) || real === options.sandboxCache) return { refused: `it lies outside the sandboxes' cache ${options.sandboxCache}` };
-  const text = readRegularFile(real, MAX_SOURCE_MAP_BYTES);
-  if (text === undefined) return { refused: `it is not a regular file of at most ${MAX_SOURCE_MAP_BYTES} bytes` };
+  const read = readPinnedFileUnder(sourceMapPath, options.sandboxCache, MAX_SOURCE_MAP_BYTES);
+  if ('refused' in read) return read;
+  const { text } = read;
   let map: unknown;
   try {
     map = JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
@@ -207,10 +230,12 @@ function v8Coverage(raw: unknown, options: CoverageTrustOptions): TestResult['v8
   }
   const kept: Plain[] = [];
   for (const entry of raw) {
-    const result = isPlain(entry) ? entry.result : undefined;
-    const url = isPlain(result) ? result.url : undefined;
-    const refused = !isPlain(result) || !Array.isArray(result.functions) ? 'it is not a v8 coverage entry' : refuseFile(url, options);
-    if (refused !== undefined) {
+    const raw = isPlain(entry) ? entry.result : undefined;
+    const url = isPlain(raw) ? raw.url : undefined;
+    const refusedFile = refuseFile(url, options);
+    const result = isPlain(raw) && refusedFile === undefined ? v8ScriptCoverage(raw, url as string) : undefined;
+    const refused = refusedFile ?? (result ? undefined : 'it is not a v8 coverage entry');
+    if (refused !== undefined || result === undefined) {
       options.warn(`dropped v8 coverage for ${JSON.stringify(url)}: ${refused}`);
       continue;
     }

@@ -26,15 +26,20 @@ export interface TrustOptions {
 export function pathTrust({ roots, hidden, realpath = fs.realpathSync }: TrustOptions): PathTrust {
   const realRoots = roots.map((root) => realpathOrUndefined(realpath, root)).filter((root): root is string => root !== undefined);
   const realHidden = hidden.flatMap((p) => [p, realpathOrUndefined(realpath, p)]).filter((p): p is string => p !== undefined);
+  const namedRoots = [...roots, ...realRoots];
   const seen = new Map<string, string | undefined>();
   const decide = (p: string): string | undefined => {
     if (typeof p !== 'string' || p === '' || p.includes('\0')) return 'not a path';
     if (!path.isAbsolute(p)) return 'not an absolute path';
     // `..` or `//` in a key would make reporters write and read elsewhere than the key says.
     if (path.normalize(p) !== p) return 'not a normalized path';
+    // By name first: resolving a path the child chose would tell it what exists
+    // on the host, and could wake an automounter (/net/<host>/…).
+    const outside = `lies outside the project's roots (${realRoots.join(', ')})`;
+    if (!namedRoots.some((root) => isUnder(p, root))) return outside;
     const real = realpathOrUndefined(realpath, p);
     if (real === undefined) return 'does not exist on the host';
-    if (!realRoots.some((root) => isUnder(real, root))) return `lies outside the project's roots (${realRoots.join(', ')})`;
+    if (!realRoots.some((root) => isUnder(real, root))) return outside;
     if (realHidden.some((h) => isUnder(p, h) || isUnder(real, h))) return 'is hidden from the sandbox';
     return undefined;
   };
