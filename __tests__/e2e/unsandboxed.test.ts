@@ -1,8 +1,10 @@
 // A run must never be silently unsandboxed. The trap: `testEnvironment:
 // 'node'` next to `preset: 'jest-environment-mount-sandbox'` overrides the
 // preset's environment. Such files fail before any of their code runs, with
-// the key and the fix in the message; a file's own docblock and the runner's
-// documented switch are visible choices and run as asked. And the README's
+// the key and the fix in the message. So does a file whose own docblock
+// names another environment: a test file cannot take itself out of the
+// sandbox. Only the runner's documented switch, in the config, runs files on
+// the host, and then their docblocks decide. And the README's
 // ts-jest recipes, exactly as written there, sandbox every file.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,7 +33,7 @@ describe.each(USERS)('files that would run unsandboxed, as %s', (user: User) => 
     const run = await runJest(user, dir, [], { MARKER_DIR: marks });
     expect(outcomes(run.results)).toEqual({
       'writes-marker.test.js': 'failed',
-      'opted-out.test.js › runs on the host, as its docblock asks': 'passed',
+      'opted-out.test.js': 'failed',
       'opted-in.test.js › runs in a sandbox, as its docblock asks': 'passed',
     });
     expect(run.code).toBe(1);
@@ -41,17 +43,22 @@ describe.each(USERS)('files that would run unsandboxed, as %s', (user: User) => 
     expect(refused.message).toContain(`testEnvironment is "node" (jest-environment-node) in the project at ${dir}`);
     expect(refused.message).toContain("overrides the one that preset: 'jest-environment-mount-sandbox' sets");
     expect(refused.message).toContain("Fix: delete that testEnvironment key (the preset sets it), or set testEnvironment: 'mount-sandbox'.");
-    expect(refused.message).toContain('/** @jest-environment node */');
     expect(refused.message).toContain("runner: ['jest-environment-mount-sandbox/runner', { allowUnsandboxed: true }]");
     // No stack frames of the runner's: the fault is in the config.
     expect(refused.message).not.toMatch(/^\s+at /m);
-    // Neither the refused file nor its setupFiles ran on the host; the docblock opt-out did (one setup, one test marker),
-    // and the opted-in file ran, in its sandbox, where the host's marker folder does not exist.
-    expect(markers(marks)).toEqual(['opted-out.test', 'setup']);
+    const optedOut = fileResult(run.results, 'opted-out.test.js');
+    expect(optedOut.assertionResults).toEqual([]);
+    expect(optedOut.message).toContain('mount-sandbox: not run, because its docblock (@jest-environment node) would run this file unsandboxed, on the host.');
+    expect(optedOut.message).toContain(`A test file cannot take itself out of the sandbox: its docblock may only narrow it. Whether files may run on the host is for the Jest config of the project at ${dir} to say.`);
+    expect(optedOut.message).toContain("set runner: ['jest-environment-mount-sandbox/runner', { allowUnsandboxed: true }] in that config.");
+    expect(optedOut.message).not.toMatch(/^\s+at /m);
+    // Neither refused file nor their setupFiles ran on the host, and the opted-in file ran, in its sandbox, where
+    // the host's marker folder does not exist.
+    expect(markers(marks)).toEqual([]);
     expect(run.stderr).not.toContain('no file of this run was sandboxed');
   }, SLOW);
 
-  test('the documented switch, runner: [..., { allowUnsandboxed: true }], runs such files on the host; the docblocks still decide theirs', async () => {
+  test('the documented switch, runner: [..., { allowUnsandboxed: true }], runs such files on the host, and then the docblocks decide theirs', async () => {
     const dir = copyFixture('preset-override');
     const marks = markerDir(dir);
     const run = await runJest(user, dir, ['--config', 'jest.allow.config.js'], { MARKER_DIR: marks });

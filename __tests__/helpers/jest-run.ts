@@ -29,7 +29,8 @@ function makeWorldWritable(dir: string): void {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) makeWorldWritable(p);
-    else fs.chmodSync(p, 0o666);
+    // Executables stay executable (a fixture's scripts).
+    else fs.chmodSync(p, 0o666 | (fs.statSync(p).mode & 0o111));
   }
 }
 

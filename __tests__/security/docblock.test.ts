@@ -3,8 +3,10 @@
 // gives it. Every file of fixtures/hostile-docblock/widen asks for more (a
 // writable bind of /, project: 'writable', the network back on, a higher
 // limit, a bind outside the project or through a symlink that points out,
-// ...) and must fail before launch, naming the option, with none of its code
-// run; the files of narrow/ only narrow and must pass. Then the host must
+// `@jest-environment node` on the host, ...) and must fail before launch,
+// naming the option, with none of its code run; the files of narrow/ only
+// narrow and must pass, but for those aimed at the chain that builds the
+// sandbox, which must fail there. Then the host must
 // show no trace of an attack: no pwned-* file in the project, next to it, or
 // in a host folder every user may write.
 import crypto from 'node:crypto';
@@ -42,6 +44,11 @@ const WIDEN: Record<string, RegExp[]> = {
   ],
   'uid-root': [new RegExp(`${esc(D)}\\.uid: ${NARROW}: "root" would run the file as uid 0 inside`), allowHint('uid')],
   fixtures: [new RegExp(`${esc(D)}\\.fixtures: ${NARROW}: fixtures map host directories into the sandbox`), allowHint('fixtures')],
+  'environment-node': [
+    /mount-sandbox: not run, because its docblock \(@jest-environment node\) would run this file unsandboxed, on the host\./,
+    /A test file cannot take itself out of the sandbox: its docblock may only narrow it\./,
+    /set runner: \['jest-environment-mount-sandbox\/runner', \{ allowUnsandboxed: true \}\] in that config\./,
+  ],
   'self-allow': [
     new RegExp(`${esc(D)}\\.docblock: a test file cannot allow itself anything`),
     new RegExp(`${esc(D)}\\.binds\\[0\\]\\.writable: ${NARROW}`),
@@ -57,6 +64,15 @@ const NARROW_FILES: Record<string, string[]> = {
   ],
   'drop-hide': ["the config's hidden secret.txt stays hidden"],
   'env-at-start': ['the variables reach the test, inside a sandbox that was built before they acted'],
+};
+
+/**
+ * Files that only narrow by the rule, yet aim at the sandbox's own setup: each
+ * must fail, with what its failure must say, having changed nothing.
+ */
+const CHAIN_FILES: Record<string, RegExp> = {
+  // chain/tool.sh, run in place of the init chain's unshare: with no capability, or (as uid 0) CAP_SETFCAP alone.
+  'bind-over-chain': /\/usr\/bin\/unshare was replaced by a docblock bind, and held CapEff:\s+(0000000000000000|0000000080000000)$/m,
 };
 
 /** Every path below `dir` whose name starts with pwned- (not following links). */
@@ -92,7 +108,7 @@ describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: Us
   });
 
   test('every file of the fixture was reported', () => {
-    const expected = [...Object.keys(WIDEN).map((name) => `widen/${name}.test.js`), ...Object.keys(NARROW_FILES).map((name) => `narrow/${name}.test.js`)].sort();
+    const expected = [...Object.keys(WIDEN).map((name) => `widen/${name}.test.js`), ...[...Object.keys(NARROW_FILES), ...Object.keys(CHAIN_FILES)].map((name) => `narrow/${name}.test.js`)].sort();
     const fixture = path.join(REPO, 'fixtures', FIXTURE);
     expect([...listing(path.join(fixture, 'widen')).map((f) => `widen/${f}`), ...listing(path.join(fixture, 'narrow')).map((f) => `narrow/${f}`)].sort()).toEqual(expected);
     expect(run.results.testResults.map((file) => path.relative(dir, file.name)).sort()).toEqual(expected);
@@ -112,6 +128,12 @@ describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: Us
     const failures = file.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.fullName}: ${(a.failureMessages ?? []).join('\n')}`);
     expect({ status: file.status, message: file.status === 'passed' ? '' : file.message, failures }).toEqual({ status: 'passed', message: '', failures: [] });
     expect(file.assertionResults.map((a) => a.fullName).sort()).toEqual([...NARROW_FILES[name]].sort());
+  });
+
+  test.each(Object.keys(CHAIN_FILES))('narrow/%s: aimed at the chain that builds the sandbox, fails there, and no test runs', (name) => {
+    const file = fileResult(run.results, `${name}.test.js`);
+    expect({ status: file.status, passed: file.assertionResults.filter((a) => a.status === 'passed').length }).toEqual({ status: 'failed', passed: 0 });
+    expect(file.message).toMatch(CHAIN_FILES[name]);
   });
 
   test('nothing was written on the host: no pwned-* file in the project, next to it, or in the host folder', () => {

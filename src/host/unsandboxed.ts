@@ -1,10 +1,13 @@
-// Which of the runner's files would run outside a sandbox, and whether that
-// is a choice someone made where it can be seen. The trap: next to
+// Which of the runner's files would run outside a sandbox, and whether the
+// project's config chose that where it can be seen. The trap: next to
 // `preset: 'jest-environment-mount-sandbox'`, an explicit `testEnvironment`
 // key (ts-jest's config:init writes `testEnvironment: 'node'`) overrides the
-// preset's, and every file would quietly run on the host. Such files fail
-// before any of their code runs. A file's own `@jest-environment` docblock,
-// or the runner option below in the project's config, is a visible choice.
+// preset's, and every file would quietly run on the host. And a file's own
+// `@jest-environment node` docblock would take it out of its sandbox: test
+// code may be hostile, and a docblock may only narrow the sandbox. Such files
+// fail before any of their code runs, unless the runner option below, in the
+// project's config, says that files run on the host where their config or
+// their own docblock names another environment.
 import path from 'node:path';
 import type { SerializableError, Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
@@ -22,7 +25,7 @@ export interface Refused {
 }
 
 export interface Split {
-  /** Files that go to Jest's own runner: their docblock, or the project, says so visibly. */
+  /** Files that go to Jest's own runner: the project's config says so visibly. */
   plain: Test[];
   /** Files that would have run unsandboxed without anyone asking: failed, never run. */
   refused: Refused[];
@@ -69,8 +72,15 @@ export function refusalMessage(config: Config.ProjectConfig): string {
     `testEnvironment is "${short}" (${environment}) in ${projectName(config)}, not mount-sandbox: a testEnvironment key in the Jest config ` +
       `(or --testEnvironment) overrides the one that preset: 'jest-environment-mount-sandbox' sets. ts-jest's config:init writes testEnvironment: "node", for example.`,
     `Fix: delete that testEnvironment key (the preset sets it), or set testEnvironment: 'mount-sandbox'.`,
-    `On the host on purpose: a /** @jest-environment ${short} */ docblock runs that one file there; ` +
-      `${ALLOW_SWITCH} in the project's config runs there every file of the project that has no mount-sandbox docblock.`,
+    `On the host on purpose: ${ALLOW_SWITCH} in the project's config runs there every file of the project that has no mount-sandbox docblock.`,
+  ].join('\n');
+}
+
+export function docblockRefusalMessage(config: Config.ProjectConfig, pragma: string): string {
+  return [
+    `mount-sandbox: not run, because its docblock (@jest-environment ${pragma}) would run this file unsandboxed, on the host.`,
+    `A test file cannot take itself out of the sandbox: its docblock may only narrow it. Whether files may run on the host is for the Jest config of ${projectName(config)} to say.`,
+    `Fix: remove that docblock line to run the file in its sandbox, or, to let such files run on the host on purpose, set ${ALLOW_SWITCH} in that config.`,
   ].join('\n');
 }
 
@@ -97,9 +107,14 @@ export function splitUnsandboxed(tests: Test[]): Split {
       plain.push(test);
       continue;
     }
-    // isSandboxed said no: with a docblock environment, the file named it itself (Jest rejects a repeated one).
-    if (pragmas['jest-environment'] !== undefined || allow) plain.push(test);
-    else refused.push({ test, error: asFailure(refusalMessage(config)) });
+    if (allow) {
+      plain.push(test);
+      continue;
+    }
+    // isSandboxed said no: with a docblock environment, the file named another itself (Jest rejects a repeated one).
+    const pragma = pragmas['jest-environment'];
+    const message = pragma === undefined ? refusalMessage(config) : docblockRefusalMessage(config, Array.isArray(pragma) ? pragma.join(', ') : pragma);
+    refused.push({ test, error: asFailure(message) });
   }
   return { plain, refused };
 }

@@ -1,7 +1,8 @@
 // The first code inside the new namespaces (pid 1 until it execs). It builds
-// the root, then execs the command through a nested user namespace, so that
-// every mount it made is locked and cannot be remounted or unmounted from
-// inside, whatever capabilities the command later holds.
+// the root, drops every capability, then execs the command through a nested
+// user namespace, so that every mount it made is locked and cannot be
+// remounted or unmounted from inside, whatever capabilities the command later
+// holds.
 import fs from 'node:fs';
 import { SandboxError, toWire } from '../shared/errors';
 import { buildInitSeccompProgram, encodeProgram, seccompArchOf } from '../native/seccomp-filter';
@@ -14,22 +15,52 @@ const initStartedAt = performance.timeOrigin;
 /**
  * The exec chain after setup. `sh` stays as pid 1: it reaps orphans, and a
  * command killed by signal N leaves it with 128+N (pid 1 itself could not be
- * killed by its own signals). Capabilities are dropped before anything of the
- * user's runs when the command would otherwise be uid 0 with full caps.
+ * killed by its own signals).
  *
- * The nested unshare and setpriv still hold the init's capabilities over
- * mounts nothing has locked yet (in mode root-no-userns, real root's), so
- * they run with CHAIN_ENVIRONMENT, and `env -i` hands the command's own
+ * Every program here is the sandbox's, not the host's: a bind (a docblock's
+ * own, over /usr/bin/unshare, say) can replace it, or the libraries it loads.
+ * So the init execs the first with no capability left (dropExecPrivileges),
+ * and none of them can touch the mounts, which nothing has locked yet. The
+ * nested unshare needs none: it gets a full set in the user namespace it
+ * makes, where the mounts are locked, and drops it there (setpriv) when the
+ * command would otherwise be uid 0 with full caps. In mode root-no-userns,
+ * there is no such namespace, and the init's own drop is the only one.
+ *
+ * They also run with CHAIN_ENVIRONMENT, and `env -i` hands the command's own
  * environment (a docblock's LD_PRELOAD, say) only to sh and what it runs.
  */
 export function commandArgv(config: InitConfig, env: Readonly<Record<string, string>>): string[] {
   const { tools, command } = config;
   const shell = [tools.env, '-i', '--', ...Object.entries(env).map(([key, value]) => `${key}=${value}`), tools.sh, '-c', '"$@"; exit $?', 'mount-sandbox', ...command];
+  if (config.mode === 'root-no-userns') return shell;
   const dropCaps = [tools.setpriv, '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--'];
   const rootInside = config.spec.uid === 'root' || config.hostUid === 0;
-  if (config.mode === 'root-no-userns') return [...dropCaps, ...shell];
   const nested = [tools.unshare, '--user', '--map-current-user', '--mount', '--propagation', 'unchanged', '--'];
   return [...nested, ...(rootInside ? dropCaps : []), ...shell];
+}
+
+/**
+ * The last step before the exec: this thread, the one that execs, drops its
+ * bounding, ambient, inheritable, permitted and effective sets, so that what
+ * it execs starts with none, uid 0 or not (no_new_privs is set: no file can
+ * give any back). Node's other threads keep theirs, and end at the exec.
+ *
+ * One exception: as uid 0 here, the nested unshare maps uid 0 into its new
+ * user namespace, which the kernel (5.12 on) allows only to a creator that
+ * holds CAP_SETFCAP. That one is kept for it: it touches no mount, and the
+ * filter (forbidSetidFiles) already refuses the one thing it could write, a
+ * file capability, where that would act on the host.
+ */
+function dropExecPrivileges(sys: Sys, config: InitConfig): void {
+  const keep = config.mode === 'userns' && process.geteuid?.() === 0 ? [sys.CAP_SETFCAP] : [];
+  try {
+    sys.dropCapabilitiesExcept(keep);
+  } catch (error) {
+    if (!sys.isSyscallError(error)) throw error;
+    throw new SandboxError('setup', `the sandbox's init could not drop its capabilities before it starts the command: ${error.message}`, {
+      cause: error, syscall: error.syscall, errno: error.code, hint: 'report this as a bug, with the output of `mount-sandbox doctor`',
+    });
+  }
 }
 
 const CHAIN_ENVIRONMENT = ['PATH=/usr/bin:/bin'];
@@ -91,6 +122,7 @@ function main(): void {
     const env = commandEnvironment(config, overlays);
     const argv = commandArgv(config, env);
     forbidSetidFiles(sys, config.hostUid);
+    dropExecPrivileges(sys, config);
     report({ type: 'ready', overlays, steps, timings: { initStartedAt, mountMs, execAt: performance.timeOrigin + performance.now(), cpuMs: cpuMs() } });
     sys.execve(argv[0], argv, CHAIN_ENVIRONMENT);
   } catch (error) {

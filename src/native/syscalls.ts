@@ -30,7 +30,10 @@ const O_NONBLOCK = 0o4000;
 const PR_GET_SECCOMP = 21;
 const PR_CAPBSET_DROP = 24;
 const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+/** The one capability the init chain's nested unshare needs: see init.ts. */
+export const CAP_SETFCAP = 31;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 const SECCOMP_SET_MODE_FILTER = 1;
 const SECCOMP_FILTER_FLAG_TSYNC = 1;
@@ -136,15 +139,18 @@ export function setNoNewPrivs(): void {
 }
 
 /**
- * Drops every capability of the calling thread, for good: the bounding set
- * (so that no exec, not even of a uid-0 program, brings any back), the
- * ambient set, then effective, permitted and inheritable. Capabilities are
- * per thread: threads that already exist keep theirs, threads and processes
- * made later from this one start with none.
+ * Drops every capability of the calling thread but `keep`, for good: the
+ * bounding set (so that no exec, not even of a uid-0 program, brings any
+ * back), the ambient set, then effective, permitted and inheritable. What is
+ * kept is raised in the ambient set too, so that it survives an exec of a
+ * program that is not uid 0. Capabilities are per thread: threads that
+ * already exist keep theirs, threads and processes made later from this one
+ * start with what is left.
  */
-export function dropAllCapabilities(): void {
+export function dropCapabilitiesExcept(keep: readonly number[]): void {
   // The bounding set first: dropping from it needs CAP_SETPCAP, which capset below removes.
   for (let cap = 0; cap < 64; cap++) {
+    if (keep.includes(cap)) continue;
     if (Number(c.prctl(PR_CAPBSET_DROP, 'unsigned long', cap, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)) < 0) {
       const errno = koffi.errno();
       // EINVAL: past the kernel's last capability.
@@ -153,8 +159,18 @@ export function dropAllCapabilities(): void {
     }
   }
   check(c.prctl(PR_CAP_AMBIENT, 'unsigned long', PR_CAP_AMBIENT_CLEAR_ALL, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_CAP_AMBIENT', 'PR_CAP_AMBIENT_CLEAR_ALL']);
-  const none = { effective: 0, permitted: 0, inheritable: 0 };
-  check(c.capset({ version: LINUX_CAPABILITY_VERSION_3, pid: 0 }, { low: none, high: none }), 'capset', ['_LINUX_CAPABILITY_VERSION_3', 0, 'all empty']);
+  const word = (high: boolean): { effective: number; permitted: number; inheritable: number } => {
+    const bits = keep.filter((cap) => cap >= 32 === high).reduce((set, cap) => (set | (1 << (cap % 32))) >>> 0, 0);
+    return { effective: bits, permitted: bits, inheritable: bits };
+  };
+  check(c.capset({ version: LINUX_CAPABILITY_VERSION_3, pid: 0 }, { low: word(false), high: word(true) }), 'capset', ['_LINUX_CAPABILITY_VERSION_3', 0, keep.length === 0 ? 'all empty' : `only ${keep.join(', ')}`]);
+  for (const cap of keep) {
+    check(c.prctl(PR_CAP_AMBIENT, 'unsigned long', PR_CAP_AMBIENT_RAISE, 'unsigned long', cap, 'unsigned long', 0, 'unsigned long', 0), 'prctl', ['PR_CAP_AMBIENT', 'PR_CAP_AMBIENT_RAISE', cap]);
+  }
+}
+
+export function dropAllCapabilities(): void {
+  dropCapabilitiesExcept([]);
 }
 
 /**
