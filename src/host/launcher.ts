@@ -6,7 +6,7 @@
 //
 //   setpriv --pdeathsig KILL        dies with the launcher
 //    └ unshare --user --mount --pid --ipc --fork --kill-child
-//       └ [pid 1] node init.js       builds the root, then execs:
+//       └ [pid 1] node init.js       builds the root, drops its capabilities, execs:
 //          unshare --user --mount    nested namespaces lock every mount
 //           └ [setpriv drop caps]    when uid 0 inside
 //              └ sh (pid 1)          reaps, passes the exit status
