@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SandboxError } from '../shared/errors';
 import { copyInstead } from './copy-tree';
+import { resolveUnder } from './resolve-under';
 import * as sys from '../native/syscalls';
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE,
@@ -24,8 +25,8 @@ const DEV_LINKS: ReadonlyArray<[string, string]> = [
 /** Kernel knobs under a fresh /proc that must stay read-only (bubblewrap's cover_proc_dirs). */
 const PROC_READONLY = ['sys', 'sysrq-trigger', 'irq', 'bus'];
 
-function inNewRoot(p: string): string {
-  return path.join(NEW_ROOT, p);
+function inNewRoot(p: string, followLast = false): string {
+  return resolveUnder(NEW_ROOT, p, followLast);
 }
 
 function fail(op: MountOp, what: string, cause: unknown): never {
@@ -348,7 +349,8 @@ function applyOp(op: MountOp, methods: Record<string, OverlayMethod>, options: B
     case 'tmpfs':
       return mountTmpfs(op, inNewRoot(op.dest), op.mode ?? 0o755, op.size);
     case 'dir': {
-      const dest = inNewRoot(op.dest);
+      // chmod follows a last symlink: resolve it here, inside.
+      const dest = inNewRoot(op.dest, true);
       ensureDir(dest);
       if (op.mode !== undefined) fs.chmodSync(dest, op.mode);
       return;
