@@ -103,7 +103,7 @@ describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: Us
     // The host folder as the init sees it while it builds the root: narrow/mount-through-link mounts through it.
     fs.symlinkSync(`/oldroot${hostDir}`, path.join(dir, 'links', 'host'));
     const throughLink = path.join(dir, 'narrow', 'mount-through-link.test.js');
-    fs.writeFileSync(throughLink, fs.readFileSync(throughLink, 'utf8').replace('__PROJECT__', dir));
+    fs.writeFileSync(throughLink, fs.readFileSync(throughLink, 'utf8').replaceAll('__PROJECT__', dir));
     projectBefore = listing(dir);
     run = await runJest(user, dir, ['-w', '2'], { HOSTILE_HOST_DIR: hostDir });
   }, 180_000);

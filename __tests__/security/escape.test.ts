@@ -15,6 +15,8 @@ import { copyFixture, fileFailures, fileResult, listing, runJest, type JestRun }
 import { mountPoints, sandboxProcessesIn } from '../helpers/host-state';
 import { REPO, currentStage } from '../helpers/stage';
 import { sleep } from '../helpers/wait';
+import type { Config } from '@jest/types';
+import { sandboxCacheOf } from '../../src/host/file-plan';
 import { HOST_CASES, NO_USERNS_FALLBACK, NO_USERNS_HOST, type HostMode, type User } from '../helpers/run';
 
 const FIXTURE = 'hostile-escape';
@@ -39,6 +41,7 @@ const ATTACKS = [
   'mknod-dev.test.js',
   'detached-daemon.test.js',
   'cache-poison.test.js',
+  'cache-plant-use.test.js',
   'lockdown-threadpool.test.js',
   'lockdown-worker.test.js',
   'lockdown-child.test.js',
@@ -126,6 +129,14 @@ describe.each(HOST_CASES)('hostile test files, as %s cannot escape or touch the 
     const stage = currentStage();
     dir = copyFixture(FIXTURE);
     const runs = path.dirname(dir);
+    // The sandboxes' cache of this copy, where cache-poison.test.js plants what cache-plant-use.test.js requires.
+    const plantUse = path.join(dir, '__tests__', 'cache-plant-use.test.js');
+    const jestCache = path.join(dir, '.jest-cache');
+    // Made here, so made writable for nobody.
+    fs.mkdirSync(jestCache, { mode: 0o777 });
+    fs.chmodSync(jestCache, 0o777);
+    const sandboxCache = sandboxCacheOf({ rootDir: dir, cacheDirectory: jestCache } as Config.ProjectConfig);
+    fs.writeFileSync(plantUse, fs.readFileSync(plantUse, 'utf8').replaceAll('__SANDBOX_CACHE__', sandboxCache));
     paths = {
       // In the project (a read-only bind inside): the attacks try to overwrite, delete or shadow it.
       projectCanary: path.join(dir, `canary-${marker}.txt`),
@@ -168,9 +179,9 @@ describe.each(HOST_CASES)('hostile test files, as %s cannot escape or touch the 
     if (hostMode === 'userns') initChainSetid = await runJest(user, dir, ['--runTestsByPath', '__tests__/setid-files.test.js'], { ...env, MOUNT_SANDBOX_ONE_NODE: '0' });
     // The host's Jest again, on the same copy and its cache, with one changed
     // file so that it persists its haste map: whatever cache-poison.test.js
-    // left in the cache now runs or writes on the host, if it can.
+    // left in the cache now runs or writes on the host, if it can, and the host keys what it planted.
     fs.writeFileSync(path.join(dir, 'changed-between-runs.js'), '\n', { mode: 0o666 });
-    await runJest(user, dir, ['--runTestsByPath', '__tests__/new-mount-ns.test.js'], env, 120_000, prefix).catch(() => undefined);
+    await runJest(user, dir, ['--runTestsByPath', '__tests__/new-mount-ns.test.js', '__tests__/cache-plant-use.test.js'], env, 120_000, prefix).catch(() => undefined);
   }, 240_000);
 
   afterAll(() => {

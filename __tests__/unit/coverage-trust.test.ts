@@ -144,6 +144,15 @@ describe('pathTrust', () => {
     expect(trust.refuse(path.join(project, 'src', 'link.js'))).toMatch(/^lies outside the project's roots/);
     expect(resolved).toEqual([path.join(project, 'src', 'link.js')]);
   });
+
+  test('refuses a file in a folder the sandboxes write, even inside the project', () => {
+    const cacheInProject = path.join(project, '.jest-cache');
+    fs.mkdirSync(path.join(cacheInProject, 'planted'), { recursive: true });
+    fs.writeFileSync(path.join(cacheInProject, 'planted', 'evil.js'), 'module.exports = 1;\n');
+    const trust = pathTrust({ roots: [project], hidden: [], written: [cacheInProject] });
+    expect(trust.refuse(path.join(cacheInProject, 'planted', 'evil.js'))).toBe("lies in a folder the sandboxes write (Jest's cacheDirectory)");
+    expect(trust.refuse(path.join(project, 'src', 'a.js'))).toBeUndefined();
+  });
 });
 
 describe('trustStack', () => {

@@ -20,13 +20,21 @@ export interface TrustOptions {
   roots: readonly string[];
   /** Paths the sandbox hid from the file (the `hide` option). */
   hidden: readonly string[];
+  /**
+   * Host folders the sandboxes write (Jest's cacheDirectory, which holds the
+   * sandboxes' cache and the snapshot scratch folders), inside the roots when
+   * the config puts the cache in the project: what is there may be a
+   * sandbox's plant, not the project's own file.
+   */
+  written?: readonly string[];
   realpath?: (p: string) => string;
 }
 
-export function pathTrust({ roots, hidden, realpath = fs.realpathSync }: TrustOptions): PathTrust {
+export function pathTrust({ roots, hidden, written = [], realpath = fs.realpathSync }: TrustOptions): PathTrust {
   const realRoots = roots.map((root) => realpathOrUndefined(realpath, root)).filter((root): root is string => root !== undefined);
   const realHidden = hidden.flatMap((p) => [p, realpathOrUndefined(realpath, p)]).filter((p): p is string => p !== undefined);
   const namedRoots = [...roots, ...realRoots];
+  const realWritten = written.flatMap((p) => [p, realpathOrUndefined(realpath, p)]).filter((p): p is string => p !== undefined);
   const seen = new Map<string, string | undefined>();
   const decide = (p: string): string | undefined => {
     if (typeof p !== 'string' || p === '' || p.includes('\0')) return 'not a path';
@@ -41,6 +49,7 @@ export function pathTrust({ roots, hidden, realpath = fs.realpathSync }: TrustOp
     if (real === undefined) return 'does not exist on the host';
     if (!realRoots.some((root) => isUnder(real, root))) return outside;
     if (realHidden.some((h) => isUnder(p, h) || isUnder(real, h))) return 'is hidden from the sandbox';
+    if (realWritten.some((w) => isUnder(p, w) || isUnder(real, w))) return 'lies in a folder the sandboxes write (Jest\'s cacheDirectory)';
     return undefined;
   };
   return {

@@ -105,7 +105,7 @@ export class ResultGuard {
 
   #pathTrust(): PathTrust {
     const { config, hidden } = this.#options;
-    this.#trust ??= pathTrust({ roots: [config.rootDir, ...config.roots], hidden });
+    this.#trust ??= pathTrust({ roots: [config.rootDir, ...config.roots], hidden, written: [config.cacheDirectory] });
     return this.#trust;
   }
 

@@ -6,10 +6,11 @@
 //
 // Trust: the child sends nothing for this. The files are chosen here, from
 // Jest's own haste map (the test file, the setup files, and what they import,
-// transitively), each realpath-checked to lie under the project's roots and
-// to be one Jest would transform; their contents are read here from the
-// host. The child uses a key only for a file whose content hashes to what
-// was read here, with the same options, config and environment.
+// transitively), each realpath-checked to lie under the project's roots, not
+// in a folder the sandboxes write, and to be one Jest would transform; their
+// contents are read here from the host. The child uses a key only for a file
+// whose content hashes to what was read here, with the same options, config
+// and environment.
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -276,6 +277,20 @@ export async function transformKeysFor(request: KeyRequest): Promise<TransformKe
   }
 }
 
+/**
+ * Jest's cacheDirectory, real: it holds the sandboxes' cache and the snapshot
+ * scratch folders, which every sandbox of the project writes. A config may put
+ * it inside the project (`<rootDir>/.jest-cache`), and so under the roots.
+ */
+function sandboxWritten(test: Test): string[] {
+  const dir = test.context.config.cacheDirectory;
+  try {
+    return [dir, fs.realpathSync(dir)];
+  } catch {
+    return [dir];
+  }
+}
+
 async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.ProcessEnv, globalConfig: Config.GlobalConfig, runnerContext: TestRunnerContext): Promise<TransformKeys | undefined> {
   const maker = await keyMaker(config, runnerContext);
   if (!maker) return undefined;
@@ -283,6 +298,7 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
   const isEsm = esmTest(test);
   const { shouldInstrument } = transformModule();
   const environment = envHash(env);
+  const written = sandboxWritten(test);
   const entries: TransformKeys['entries'] = [];
   withEnv(env, () => {
     for (const file of filesOf(test)) {
@@ -295,6 +311,8 @@ async function makeKeys(test: Test, config: Config.ProjectConfig, env: NodeJS.Pr
         continue;
       }
       if (!stat.isFile() || !maker.roots.some((root) => real === root || isUnder(real, root))) continue;
+      // A file the sandboxes may have written: keying it would run a babel config planted beside it, here.
+      if (written.some((dir) => isUnder(real, dir))) continue;
       // Only files a transformer claims: for the others the child loads nothing anyway.
       if (!transformer.shouldTransform(real) || transformer._getTransformPatternAndPath(real) === undefined) continue;
       const base = requireOptions(globalConfig, runnerContext, isEsm(real));
