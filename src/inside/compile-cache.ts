@@ -3,8 +3,11 @@
 // modules is a good part of what that costs; Node 20 has no built-in module
 // compile cache, so we hook Module.prototype._compile as v8-compile-cache
 // does. The cache lives in Jest's cacheDirectory, which is writable inside
-// every sandbox and shared between them. V8 rejects data that does not match
-// the source or the V8 build, and we then compile as usual.
+// every sandbox and shared between them. V8 checks an entry only against its
+// version, its flags and the source's length: a damaged entry that passes
+// those kills the process (a fatal error in its deserializer), so each entry
+// carries a digest of its name and data, checked before V8 sees it (see
+// readCacheEntry), and a bad one is compiled as usual.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Module from 'node:module';
@@ -61,12 +64,8 @@ export function installCompileCache(dir: string): void {
   proto._compile = function compileWithCache(this: InternalModule, content: string, filename: string): unknown {
     if (!filename.endsWith('.js') && !filename.endsWith('.cjs')) return original.call(this, content, filename);
     const file = cacheFileFor(cached, filename, content);
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = fs.readFileSync(file);
-    } catch {
-      cachedData = undefined;
-    }
+    const entry = readCacheEntry(file);
+    const cachedData = entry === 'damaged' ? undefined : entry;
     // A shebang is valid only as a script's first line, not inside the module wrapper.
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
     const script = new vm.Script(statics.wrap(source), {
@@ -80,6 +79,32 @@ export function installCompileCache(dir: string): void {
   };
 }
 
+const DIGEST_BYTES = 32;
+
+/** The digest an entry starts with: of its file name (the key: the sha1 of what was compiled) and its data. */
+function entryDigest(file: string, data: Buffer): Buffer {
+  return crypto.createHash('sha256').update(path.basename(file)).update('\0').update(data).digest();
+}
+
+/**
+ * An entry's V8 data: undefined when there is none, `damaged` when the file
+ * does not carry its own digest (cut short, changed, or another entry's
+ * data under this name). It guards against damage, not against a sandbox
+ * that writes a well-formed entry of its own: any sandbox of the project can,
+ * as it can write Jest's transform cache (see the security model).
+ */
+export function readCacheEntry(file: string): Buffer | 'damaged' | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (bytes.length <= DIGEST_BYTES) return 'damaged';
+  const data = bytes.subarray(DIGEST_BYTES);
+  return crypto.timingSafeEqual(bytes.subarray(0, DIGEST_BYTES), entryDigest(file, data)) ? data : 'damaged';
+}
+
 /**
  * Writes one cache entry, never a torn one. A cache that cannot be written
  * costs speed, never correctness. Shared with vm-code-cache.ts.
@@ -89,7 +114,7 @@ export function writeCacheEntry(file: string, data: Buffer): void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // Not the pid alone: sandboxes are separate pid namespaces, where pids repeat.
     const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
-    fs.writeFileSync(temp, data);
+    fs.writeFileSync(temp, Buffer.concat([entryDigest(file, data), data]));
     // Sandboxes share the folder: rename is atomic, so a reader sees all of a file or none.
     fs.renameSync(temp, file);
   } catch {

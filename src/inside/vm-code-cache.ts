@@ -13,14 +13,14 @@
 //
 // Entries live in the sandboxes' cache, named by the sha1 of the V8 version,
 // the V8 flags, the file name, the parameters and the code. Any sandbox can
-// write there, as it can write Jest's transform cache next to it; V8 checks
-// an entry against its version, flags and the source's length, and rejects
-// garbage (cachedDataRejected): the file then compiles as usual.
+// write there, as it can write Jest's transform cache next to it. V8 checks
+// an entry only against its version, flags and the source's length, and
+// dies on damaged data that passes those, so an entry must first carry its
+// own digest (readCacheEntry); what fails either check compiles as usual.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
-import { writeCacheEntry } from './compile-cache';
+import { readCacheEntry, writeCacheEntry } from './compile-cache';
 
 type CompileFunction = typeof vm.compileFunction;
 type CompileOptions = NonNullable<Parameters<CompileFunction>[2]>;
@@ -34,7 +34,7 @@ export interface VmCodeCacheStats {
   installed: boolean;
   /** Compiles that used an entry. */
   used: number;
-  /** Entries V8 refused (another build, or garbage). */
+  /** Entries refused: damaged (no digest of their own), or by V8 (another build). */
   rejected: number;
   /** Compiles with no entry yet. */
   missing: number;
@@ -73,12 +73,8 @@ export function installVmCodeCache(dir: string): void {
     const names = params as readonly string[];
     const key = crypto.createHash('sha1').update(options.filename).update('\0').update(names.join(',')).update('\0').update(code).digest('hex');
     const file = path.join(root, key.slice(0, 2), key);
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = fs.readFileSync(file);
-    } catch {
-      cachedData = undefined;
-    }
+    const entry = readCacheEntry(file);
+    const cachedData = entry === 'damaged' ? undefined : entry;
     let script: vm.Script;
     try {
       script = new vm.Script(`(function (${names.join(', ')}) {\n${code}\n})`, {
@@ -92,7 +88,7 @@ export function installVmCodeCache(dir: string): void {
       return original.call(vm, code, params as string[], options);
     }
     const fromCache = cachedData !== undefined && script.cachedDataRejected !== true;
-    if (cachedData === undefined) vmCodeCacheStats.missing += 1;
+    if (entry === undefined) vmCodeCacheStats.missing += 1;
     else if (fromCache) vmCodeCacheStats.used += 1;
     else vmCodeCacheStats.rejected += 1;
     if (!fromCache) {
