@@ -131,6 +131,8 @@ describe('parseRunArgs: usage errors', () => {
     ['bad --hostname, by the same rule as the option', ['--hostname', 'my host', '--', 'x'], '--hostname my host', 'expected letters, digits, dots and dashes (at most 63)'],
     ['--setenv without =', ['--setenv', 'FOO', '--', 'x'], '--setenv FOO', 'expected K=V'],
     ['--setenv with an empty key', ['--setenv', '=v', '--', 'x'], '--setenv =v', 'expected K=V'],
+    ['--setenv with a name sh would drop', ['--setenv', 'A-B=v', '--', 'x'], '--setenv A-B=v', 'invalid variable name "A-B"'],
+    ['--unsetenv with a name sh would drop', ['--unsetenv', 'a b', '--', 'x'], '--unsetenv a b', 'invalid variable name "a b"'],
     ['no command at all', [], 'run', 'no command given'],
     ['no command after options', ['-v', '--tmpfs', '/t'], 'run', 'no command given'],
     ['nothing after --', ['--'], 'run', 'no command given'],

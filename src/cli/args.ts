@@ -4,7 +4,7 @@
 // by the options' own rules (src/options/rules.ts), not restated here.
 import path from 'node:path';
 import { configError } from '../shared/errors';
-import { checkHostname, checkProjectMode, checkUid } from '../options/rules';
+import { checkHostname, checkProjectMode, checkUid, checkVariableName } from '../options/rules';
 import { parseSize } from '../shared/size';
 import type { MountOp, UidMode } from '../shared/spec';
 
@@ -113,10 +113,12 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
       case '--setenv': {
         const at = value.indexOf('=');
         if (at <= 0) throw configError(`--setenv ${value}`, 'expected K=V');
+        checkVariableName(value.slice(0, at), `--setenv ${value}`);
         args.setenv[value.slice(0, at)] = value.slice(at + 1);
         break;
       }
       case '--unsetenv':
+        checkVariableName(value, `--unsetenv ${value}`);
         args.unsetenv.push(value);
         break;
       case '--uid':

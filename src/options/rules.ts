@@ -186,12 +186,24 @@ function checkFixtures(raw: unknown, at: string, ctx: RuleContext): Record<strin
   return out;
 }
 
+/**
+ * A variable name sh can carry: the init chain runs every command through
+ * sh, which drops any other name from the environment it passes on, so such
+ * a variable would reach a Node command in one chain and vanish in the other.
+ * Shared with the CLI's --setenv and --unsetenv.
+ */
+export function checkVariableName(key: string, at: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    throw configError(at, `invalid variable name ${JSON.stringify(key)}: a name is letters, digits and underscores, not starting with a digit (sh, which starts every command in the sandbox, drops any other)`);
+  }
+}
+
 function checkEnv(raw: unknown, at: string, ctx: RuleContext): Record<string, string | null> {
   if (!isPlainObject(raw)) throw configError(at, `expected an object of variables (a string to set, null to unset), got ${show(raw)}`);
   const out: Record<string, string | null> = {};
   for (const [key, value] of Object.entries(raw)) {
     ctx.issues.attempt(() => {
-      if (key === '' || key.includes('=') || key.includes('\0')) throw configError(at, `invalid variable name ${JSON.stringify(key)}`);
+      checkVariableName(key, at);
       if (value !== null && (typeof value !== 'string' || value.includes('\0'))) throw configError(`${at}.${key}`, `expected a string, or null to unset, got ${show(value)}`);
       out[key] = value;
     });
