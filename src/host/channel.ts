@@ -1,7 +1,7 @@
 // The runner's end of one sandboxed file's channel. What arrives was written
 // by a process that runs test code, so it is decoded here, inside try/catch,
-// within byte and value limits: a violation ends this file's channel with a reason,
-// and never throws into Jest's process.
+// within byte and value limits: a violation ends this file's channel with a
+// reason, and never throws into Jest's process.
 import type { Duplex } from 'node:stream';
 import { CHILD_LIMITS, FrameDecoder, FrameError, encodeFrame, type FrameLimits } from '../shared/frames';
 import { CHILD_VALUE_LIMITS, decodeMessage, encodeMessage, jsonValueBound, type ParentMessage, type ValueLimits } from '../shared/jest-protocol';

@@ -230,10 +230,10 @@ function v8Coverage(raw: unknown, options: CoverageTrustOptions): TestResult['v8
   }
   const kept: Plain[] = [];
   for (const entry of raw) {
-    const raw = isPlain(entry) ? entry.result : undefined;
-    const url = isPlain(raw) ? raw.url : undefined;
+    const script = isPlain(entry) ? entry.result : undefined;
+    const url = isPlain(script) ? script.url : undefined;
     const refusedFile = refuseFile(url, options);
-    const result = isPlain(raw) && refusedFile === undefined ? v8ScriptCoverage(raw, url as string) : undefined;
+    const result = isPlain(script) && refusedFile === undefined ? v8ScriptCoverage(script, url as string) : undefined;
     const refused = refusedFile ?? (result ? undefined : 'it is not a v8 coverage entry');
     if (refused !== undefined || result === undefined) {
       options.warn(`dropped v8 coverage for ${JSON.stringify(url)}: ${refused}`);
