@@ -147,10 +147,11 @@ describe.each(USERS)('sandbox options under Jest as %s', (user: User) => {
       'b-next-file.test.js › the next file has a fresh root: no /data-file, and 512 KB fit': 'passed',
       'c-tmpfs.test.js › /scratch is a 256 KiB tmpfs: df says so, and writing 300 KB fails with ENOSPC': 'passed',
       'c-tmpfs.test.js › /big is a 2 MiB tmpfs: 1.5 MB fit there, more than the whole root': 'passed',
+      "c-tmpfs.test.js › /unsized gets the root's size, 1 MiB, not the kernel's half of the host's memory": 'passed',
     });
     // In this order, one at a time: b ran after a had filled its root.
     expect(run.results.testResults.map((file) => path.basename(file.name))).toEqual(['a-fills-root.test.js', 'b-next-file.test.js', 'c-tmpfs.test.js']);
-    for (const p of ['/data-file', '/scratch', '/big']) expect(fs.existsSync(p)).toBe(false);
+    for (const p of ['/data-file', '/scratch', '/big', '/unsized']) expect(fs.existsSync(p)).toBe(false);
   }, SLOW);
 
   test.each([

@@ -302,6 +302,7 @@ describe('the docblock rule: a file may only narrow what its config gives', () =
     ['a lower fileTimeout', {}, { fileTimeout: 3000 }, undefined],
     ['a fileTimeout where the config has none', { fileTimeout: 0 }, { fileTimeout: 5000 }, undefined],
     ['a lower rootSize', {}, { rootSize: '2m' }, undefined],
+    ['a tmpfs as large as the config\'s root', { rootSize: '64m' }, { tmpfs: ['/scratch:64m'] }, undefined],
     ['uid same', { uid: 'root' }, { uid: 'same' }, undefined],
     ['envMode clean', {}, { envMode: 'clean' }, undefined],
     ['env (values the file knows anyway)', { env: { SECRET: null } }, { env: { SECRET: 'its own', A: '1' } }, undefined],
@@ -323,6 +324,7 @@ describe('the docblock rule: a file may only narrow what its config gives', () =
     ['uid root', {}, { uid: 'root' }, `${D}.uid`],
     ['a higher processLimit', {}, { processLimit: DEFAULT_PROCESS_LIMIT + 1 }, `${D}.processLimit`],
     ['a higher rootSize', {}, { rootSize: DEFAULT_ROOT_SIZE * 2 }, `${D}.rootSize`],
+    ['a tmpfs larger than the config\'s root', { rootSize: '64m' }, { tmpfs: ['/ok:1m', '/scratch:65m'] }, `${D}.tmpfs[1].size`],
     ['a higher fileTimeout', { fileTimeout: 1000 }, { fileTimeout: 2000 }, `${D}.fileTimeout`],
     ['fileTimeout 0 (none)', {}, { fileTimeout: 0 }, `${D}.fileTimeout`],
     ['envMode inherit over clean', { envMode: 'clean' }, { envMode: 'inherit' }, `${D}.envMode`],
@@ -453,5 +455,22 @@ describe("envMode 'clean' in the planned environment", () => {
     expect(plan({ envMode: 'clean', env: { ADDED: 'yes', TERM: null } })).toEqual({
       PATH: '/usr/bin', HOME: '/home/u', LANG: 'C.UTF-8', LC_ALL: 'C', NODE_OPTIONS: '--x', MOUNT_SANDBOX_DEBUG: '1', ADDED: 'yes',
     });
+  });
+});
+
+describe('an unsized tmpfs', () => {
+  const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
+  const host = new FakeHost({ '/usr/bin/node': 'file', '/etc/passwd': 'file', '/home/u/proj/a.js': 'file' });
+  const facts = { execPath: '/usr/bin/node', home: '/home/u', projectDir: '/home/u/proj', env: { PATH: '/usr/bin' } };
+  const sizes = (options: CheckedOptions, rootSize?: number): Record<string, number | undefined> => {
+    const spec = planSandbox({ projectDir: '/home/u/proj', options, ...(rootSize !== undefined ? { rootSize } : {}) }, TOOLS, host, facts);
+    return Object.fromEntries(spec.mounts.flatMap((op) => (op.type === 'tmpfs' && op.role === 'user' ? [[op.dest, op.size]] : [])));
+  };
+
+  test("gets the sandbox's rootSize, not the kernel's half of the host's memory; a sized one keeps its size", () => {
+    expect(sizes({ tmpfs: [{ target: '/a' }, { target: '/b', size: 4096 }] })).toEqual({ '/a': DEFAULT_ROOT_SIZE, '/b': 4096 });
+    expect(sizes({ rootSize: 8 * 1024 ** 2, tmpfs: [{ target: '/a' }] })).toEqual({ '/a': 8 * 1024 ** 2 });
+    // The CLI's --root-size is the request's.
+    expect(sizes({ tmpfs: [{ target: '/a' }] }, 1024 ** 2)).toEqual({ '/a': 1024 ** 2 });
   });
 });

@@ -101,6 +101,9 @@ export function planSandbox(request: SandboxRequest, tools: Tools, host: HostVie
   if (uid !== undefined) spec.uid = uid;
   const rootSize = request.rootSize ?? options.rootSize;
   if (rootSize !== undefined) spec.rootSize = rootSize;
+  // An unsized tmpfs would get the kernel's default, half the host's memory:
+  // give it the root's size, the one size the user chose for a sandbox's disk.
+  spec.mounts = spec.mounts.map((op) => (op.type === 'tmpfs' && op.role === 'user' && op.size === undefined ? { ...op, size: spec.rootSize } : op));
   if (options.processLimit !== undefined) spec.processLimit = options.processLimit;
   const hostname = request.hostname ?? options.hostname;
   if (hostname !== undefined) spec.hostname = hostname;

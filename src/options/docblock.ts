@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { configError } from '../shared/errors';
 import { isUnder, realpathOrUndefined } from '../shared/paths';
+import { formatSize } from '../shared/size';
 import { DEFAULTS } from './defaults';
 import type { Issues } from './issues';
 import type { Merged } from './compile';
@@ -73,14 +74,22 @@ export function checkNarrows(project: Merged, file: CheckedOptions, rootDir: str
   if (file.envMode === 'inherit' && (base.envMode ?? DEFAULTS.envMode) === 'clean') {
     widens('envMode', 'envMode', '"inherit" would pass Jest\'s whole environment, secrets included, which the config keeps out');
   }
+  // Each tmpfs is a disk of its own, so none may be larger than the root the
+  // config allows (an unsized one gets the file's rootSize, see planSandbox).
+  const rootLimit = base.rootSize ?? DEFAULTS.rootSize;
+  file.tmpfs?.forEach((entry, i) => {
+    if (entry.size !== undefined && entry.size > rootLimit) {
+      widens('rootSize', `tmpfs[${i}].size`, `${formatSize(entry.size)} is above the config's rootSize of ${formatSize(rootLimit)}; a docblock tmpfs may be at most as large as the root`);
+    }
+  });
   const limits = [
-    ['processLimit', file.processLimit, base.processLimit ?? DEFAULTS.processLimit, (v: number) => v],
-    ['rootSize', file.rootSize, base.rootSize ?? DEFAULTS.rootSize, (v: number) => v],
-    ['fileTimeout', file.fileTimeout, base.fileTimeout ?? DEFAULTS.fileTimeout, unlimitedIfZero],
+    ['processLimit', file.processLimit, base.processLimit ?? DEFAULTS.processLimit, (v: number) => v, String],
+    ['rootSize', file.rootSize, base.rootSize ?? DEFAULTS.rootSize, (v: number) => v, formatSize],
+    ['fileTimeout', file.fileTimeout, base.fileTimeout ?? DEFAULTS.fileTimeout, unlimitedIfZero, String],
   ] as const;
-  for (const [option, value, limit, measure] of limits) {
+  for (const [option, value, limit, measure, show] of limits) {
     if (value !== undefined && measure(value) > measure(limit)) {
-      widens(option, option, `${value === 0 ? '0 (no limit)' : value} is above the config's limit of ${limit}${option === 'fileTimeout' && limit === 0 ? ' (none)' : ''}; a file may only lower it`);
+      widens(option, option, `${value === 0 ? '0 (no limit)' : show(value)} is above the config's limit of ${show(limit)}${option === 'fileTimeout' && limit === 0 ? ' (none)' : ''}; a file may only lower it`);
     }
   }
 }
