@@ -474,3 +474,24 @@ describe('an unsized tmpfs', () => {
     expect(sizes({ tmpfs: [{ target: '/a' }] }, 1024 ** 2)).toEqual({ '/a': 1024 ** 2 });
   });
 });
+
+describe('the order of the option mounts', () => {
+  const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
+  const host = new FakeHost({ '/usr/bin/node': 'file', '/etc/passwd': 'file', '/home/u/proj/data/x': 'dir', '/home/u/proj/seed/a': 'file' });
+  const facts = { execPath: '/usr/bin/node', home: '/home/u', projectDir: '/home/u/proj', env: { PATH: '/usr/bin' } };
+  const order = (options: CheckedOptions): string[] =>
+    planSandbox({ projectDir: '/home/u/proj', options }, TOOLS, host, facts).mounts.flatMap((op) => (op.role === 'user' ? [`${op.type} ${op.dest}`] : []));
+
+  test('a mount under another comes after it, whichever list it is in, so that the outer one never covers it', () => {
+    expect(order({
+      tmpfs: [{ target: '/srv/data/x' }, { target: '/opt/t' }],
+      fixtures: { '/srv': '/home/u/proj/seed' },
+      binds: [{ source: '/home/u/proj/data', target: '/srv/data' }],
+    })).toEqual(['overlay /srv', 'tmpfs /opt/t', 'ro-bind /srv/data', 'tmpfs /srv/data/x']);
+  });
+
+  test('siblings keep the order of the options, and hides still come last', () => {
+    expect(order({ tmpfs: [{ target: '/b' }, { target: '/a' }], binds: [{ source: '/home/u/proj/data', target: '/c' }], hide: ['/home/u/proj/seed'] }))
+      .toEqual(['tmpfs /b', 'tmpfs /a', 'ro-bind /c', 'hide /home/u/proj/seed']);
+  });
+});

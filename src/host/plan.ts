@@ -61,7 +61,11 @@ function optionMounts(options: CheckedOptions, origins: OptionOrigins, at: strin
       ...(bind.propagation ? { propagation: bind.propagation } : {}),
     });
   });
-  return mounts;
+  // The options are lists, not an order: a mount whose destination lies under
+  // another's must come after it, or the outer one would cover it unseen (a
+  // tmpfs under a bind's target, say). Sort is stable, so siblings keep their order.
+  const depth = (op: MountOp): number => op.dest.split('/').filter(Boolean).length;
+  return mounts.sort((a, b) => depth(a) - depth(b));
 }
 
 function projectChoice(options: CheckedOptions, fallback: ProjectChoice, origin: string): ProjectChoice {
