@@ -247,7 +247,7 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
       ['an empty target', ['--tmpfs', ''], /^mount-sandbox: --tmpfs: expects a value/],
       ['a target under /proc', ['--ro-bind', '/usr:/proc/evil'], /^mount-sandbox: --ro-bind \/usr:\/proc\/evil: destination \/proc\/evil is under \/proc/],
       ['an unknown option', ['--frobnicate'], /^mount-sandbox: --frobnicate: unknown option/],
-      ['a malformed size', ['--tmpfs', '/data:12x'], /^mount-sandbox: --tmpfs \/data:12x: malformed size "12x"/],
+      ['a malformed size', ['--tmpfs', '/data:12x'], /^mount-sandbox: --tmpfs \/data:12x: expected a positive size like 64m, 1g, 512k or a number of bytes, got "12x"/],
     ];
     test.each(cases)('%s', async (_what, options, message) => {
       const marker = path.join(stage.root, unique());

@@ -60,7 +60,7 @@ function parseTmpfs(value: string): MountOp {
   if (!path.isAbsolute(dest)) throw configError(origin, `expected an absolute DST[:SIZE], got ${JSON.stringify(dest)}`);
   if (sizeText === undefined) return { type: 'tmpfs', dest, role: 'user', origin };
   const size = parseSize(sizeText);
-  if (size === undefined) throw configError(origin, `malformed size ${JSON.stringify(sizeText)}; expected e.g. 64m, 1g, 512k or bytes`);
+  if (size === undefined) throw configError(origin, `expected a positive size like 64m, 1g, 512k or a number of bytes, got ${JSON.stringify(sizeText)}`);
   return { type: 'tmpfs', dest, size, role: 'user', origin };
 }
 
@@ -132,7 +132,7 @@ export function parseRunArgs(argv: readonly string[], cwd: string): RunArgs {
         break;
       case '--root-size': {
         const size = parseSize(value);
-        if (size === undefined) throw configError(`--root-size ${value}`, 'malformed size; expected e.g. 64m, 1g, 512k or bytes');
+        if (size === undefined) throw configError(`--root-size ${value}`, `expected a positive size like 64m, 1g, 512k or a number of bytes, got ${JSON.stringify(value)}`);
         args.rootSize = size;
         break;
       }

@@ -4,7 +4,7 @@
 // entries are checked one by one, so that every bad entry is reported.
 import fs from 'node:fs';
 import path from 'node:path';
-import { configError } from '../shared/errors';
+import { configError, isSandboxError } from '../shared/errors';
 import { isUnder, realpathOrUndefined } from '../shared/paths';
 import { parseSize } from '../shared/size';
 import { checkMountDest } from '../shared/validate';
@@ -80,6 +80,17 @@ export function expectTarget(value: unknown, at: string, type: MountOp['type'] =
   return checkMountDest(value, at, type, 'path inside the sandbox');
 }
 
+/** A bind without a target shows its source at the same path: say so when that path cannot be a destination. */
+function sourceAsTarget(source: string, at: string): string {
+  try {
+    return expectTarget(source, at);
+  } catch (error) {
+    if (!isSandboxError(error) || error.field !== at) throw error;
+    const reason = error.message.slice(`${at}: `.length);
+    throw configError(at, `with no target, the source is also the destination, and ${reason}`, `give a target, e.g. "${source}:${path.posix.join('/mnt', path.basename(source) || 'host')}"`);
+  }
+}
+
 /** A host path: `<rootDir>` and relative paths resolve against the project. */
 function expectHostPath(value: unknown, at: string, rootDir: string): string {
   const raw = expectString(value, at, 'a host path');
@@ -116,7 +127,7 @@ export function checkBind(raw: unknown, at: string, ctx: RuleContext): CheckedBi
   checkKeys(raw, BIND_KEYS, at, ctx.issues);
   if (ctx.issues.list.length > keys) throw new AlreadyReported();
   const source = expectHostPath(raw.source, `${at}.source`, ctx.rootDir);
-  const target = raw.target === undefined ? expectTarget(source, `${at}.source`) : expectTarget(raw.target, `${at}.target`);
+  const target = raw.target === undefined ? sourceAsTarget(source, `${at}.source`) : expectTarget(raw.target, `${at}.target`);
   const writable = expectBoolean(raw.writable, `${at}.writable`);
   const optional = expectBoolean(raw.optional, `${at}.optional`);
   const allowPrivileged = expectBoolean(raw.allowPrivileged, `${at}.allowPrivileged`) ?? false;
