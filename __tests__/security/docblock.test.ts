@@ -66,6 +66,7 @@ const NARROW_FILES: Record<string, string[]> = {
   'drop-hide': ["the config's hidden secret.txt stays hidden"],
   'env-at-start': ['the variables reach the test, inside a sandbox that was built before they acted'],
   'mount-through-link': ["the tmpfs behind the link is the sandbox's own"],
+  'env-in-jest-process': ['the variables reach the test, and nothing of the file ran outside'],
 };
 
 /**
@@ -103,8 +104,10 @@ describe.each(USERS)('a docblock cannot widen its own sandbox, as %s', (user: Us
     fs.chmodSync(hostDir, 0o777);
     // The host folder as the init sees it while it builds the root: narrow/mount-through-link mounts through it.
     fs.symlinkSync(`/oldroot${hostDir}`, path.join(dir, 'links', 'host'));
-    const throughLink = path.join(dir, 'narrow', 'mount-through-link.test.js');
-    fs.writeFileSync(throughLink, fs.readFileSync(throughLink, 'utf8').replaceAll('__PROJECT__', dir));
+    for (const name of ['mount-through-link', 'env-in-jest-process']) {
+      const file = path.join(dir, 'narrow', `${name}.test.js`);
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replaceAll('__PROJECT__', dir));
+    }
     projectBefore = listing(dir);
     run = await runJest(user, dir, ['-w', '2'], { HOSTILE_HOST_DIR: hostDir });
   }, 180_000);

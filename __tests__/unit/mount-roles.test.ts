@@ -95,6 +95,7 @@ function decisions(spec: SandboxSpec, options: CheckedOptions): unknown {
     options,
     cacheDirectory: CACHE,
     createdDirs: [],
+    testChosenEnv: false,
     snapshots: { dir: SCRATCH, realDir: SNAPSHOT_DIR, identity: { dev: 1, ino: 2 }, name: 'a.test.js.snap', seeded: undefined },
   };
   const test = { path: TEST_FILE, context: { config: { rootDir: '/' } } } as unknown as Test;

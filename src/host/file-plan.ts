@@ -6,9 +6,8 @@ import path from 'node:path';
 import type { Test } from '@jest/test-result';
 import type { Config } from '@jest/types';
 import { formatError, isSandboxError } from '../shared/errors';
-import type { Merged } from '../options/compile';
 import { PROJECT_AT } from '../options/docblock';
-import { fileOptionsOf } from '../options/jest';
+import { fileOptionsOf, type FileOptions } from '../options/jest';
 import type { CheckedOptions } from '../options/types';
 import type { HostView, ProjectChoice } from './defaults';
 import { FileFailure } from './file-failure';
@@ -93,7 +92,7 @@ export const JEST_DEFAULT_PROJECT: ProjectChoice = { mode: 'overlay', fallback: 
  * here, in Jest's process, so that a bad option fails only this file and
  * nothing is launched.
  */
-export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | string[]>): Merged {
+export function sandboxOptionsOf(test: Test, pragmas: Record<string, string | string[]>): FileOptions {
   return fileOptionsOf(test.context.config, pragmas, test.path);
 }
 
@@ -133,12 +132,17 @@ export interface FilePlan {
   createdDirs: string[];
   /** Where the sandbox writes this file's snapshots; settled (copied back, removed) when the file ends. */
   snapshots?: SnapshotScratch;
+  /**
+   * The docblock chose variables (`env`, `envMode`, `home`): the environment
+   * is the test's, and Jest's process must not run a transformer under it.
+   */
+  testChosenEnv: boolean;
 }
 
 export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig, tools: Tools, host: HostView): Promise<FilePlan> {
   const { config } = test.context;
   // First, before anything is created on the host: bad options fail the file here.
-  let merged: Merged;
+  let merged: FileOptions;
   try {
     merged = sandboxOptionsOf(test, pragmasOf(test.path));
   } catch (error) {
@@ -191,5 +195,7 @@ export async function planTestFile(test: Test, globalConfig: Config.GlobalConfig
     // A missing bind source or an overlay the kernel cannot make: the user's options, in their words too.
     throw withoutStack(error);
   }
-  return { spec, options, cacheDirectory, createdDirs, ...(snapshots ? { snapshots } : {}) };
+  const own = merged.own;
+  const testChosenEnv = own !== undefined && (own.env !== undefined || own.envMode !== undefined || own.home !== undefined);
+  return { spec, options, cacheDirectory, createdDirs, testChosenEnv, ...(snapshots ? { snapshots } : {}) };
 }

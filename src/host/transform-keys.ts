@@ -269,6 +269,10 @@ export async function transformKeysFor(request: KeyRequest): Promise<TransformKe
   if (writesToHost(plan.spec)) tainted.add(runnerContext);
   // Watch mode keeps this process, and with it a transformer's module-level caches, across runs: stay out.
   if (process.env.MOUNT_SANDBOX_TRANSFORM_KEYS === '0' || config.transform.length === 0 || globalConfig.watch || globalConfig.watchAll || tainted.has(runnerContext)) return undefined;
+  // Variables a docblock chose are test code: under BROWSERSLIST with
+  // BROWSERSLIST_DANGEROUS_EXTEND, babel's key required a module the file
+  // named, here. That file's child keys inside, as Jest does.
+  if (plan.testChosenEnv) return undefined;
   try {
     return await makeKeys(test, config, env, globalConfig, runnerContext);
   } catch {

@@ -8,6 +8,7 @@ import { checkConflicts, collectOptions, layer, originsOf, type Merged } from '.
 import { checkNarrows, docblockSandbox, DOCBLOCK_AT, PROJECT_AT } from './docblock';
 import { Issues, nearest } from './issues';
 import { OPTION_NAMES } from './rules';
+import type { CheckedOptions } from './types';
 
 type ProjectEntry = { ok: true; merged: Merged } | { ok: false; error: unknown };
 const projects = new Map<string, ProjectEntry>();
@@ -60,8 +61,13 @@ export function projectOptionsOf(config: Config.ProjectConfig, warn: (text: stri
   return entry.merged;
 }
 
+/** A file's options, and what its docblock set itself, before the merge (undefined when it sets none). */
+export interface FileOptions extends Merged {
+  own?: CheckedOptions;
+}
+
 /** The file's options: the project's, with its docblock's checked, held to the docblock rule and merged over them. */
-export function fileOptionsOf(config: Config.ProjectConfig, pragmas: Record<string, string | string[]>, testPath: string): Merged {
+export function fileOptionsOf(config: Config.ProjectConfig, pragmas: Record<string, string | string[]>, testPath: string): FileOptions {
   const project = projectOptionsOf(config);
   const raw = docblockSandbox(pragmas, path.basename(testPath));
   if (raw === undefined) return project;
@@ -71,5 +77,5 @@ export function fileOptionsOf(config: Config.ProjectConfig, pragmas: Record<stri
   const merged = layer(project, { options: file, origins: originsOf(file, DOCBLOCK_AT) });
   checkConflicts(merged.options, merged.origins, issues);
   issues.throwIfAny();
-  return merged;
+  return { ...merged, own: file };
 }
