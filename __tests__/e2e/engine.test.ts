@@ -1,6 +1,6 @@
 // Acceptance of the sandbox engine (`mount-sandbox run`), against real
 // namespaces, as root and as an unprivileged user.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -174,6 +174,31 @@ describe.each(USERS)('mount-sandbox run as %s', (user: User) => {
     const result = await sandboxRun(user, ['--ro-bind', `${host}:/data/`, '--ro-bind', `${host}/:/other//`, '--', 'sh', '-c', 'touch /data/f /other/g 2>&1 | grep -c Read-only']);
     expect(result.stdout).toBe('2\n');
     expect(fs.readdirSync(host)).toEqual([]);
+  });
+
+  test("a read-only bind of a folder that is no mount point makes the host's mounts below it read-only too", async () => {
+    // As /etc in a Docker container: a plain folder, with a tmpfs and a file bind (its hosts) mounted below it.
+    const host = fs.mkdtempSync(path.join(stage.root, 'submounts-'));
+    const backing = path.join(stage.root, `${path.basename(host)}-hosts`);
+    fs.writeFileSync(backing, '127.0.0.1 original\n', { mode: 0o666 });
+    fs.chmodSync(backing, 0o666);
+    fs.mkdirSync(path.join(host, 'inner'));
+    fs.writeFileSync(path.join(host, 'hosts'), '');
+    fs.chmodSync(host, 0o777);
+    const mounted: string[] = [];
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'ms-submount', path.join(host, 'inner')]);
+      mounted.push(path.join(host, 'inner'));
+      execFileSync('mount', ['--bind', backing, path.join(host, 'hosts')]);
+      mounted.push(path.join(host, 'hosts'));
+      const script = 'touch /data/inner/x 2>&1 | grep -c Read-only; (echo 6.6.6.6 evil >> /data/hosts) 2>&1 | grep -c Read-only; cat /data/hosts';
+      const result = await sandboxRun(user, ['--ro-bind', `${host}:/data`, '--', 'sh', '-c', script]);
+      expect(result.stdout).toBe('1\n1\n127.0.0.1 original\n');
+      expect(fs.readdirSync(path.join(host, 'inner'))).toEqual([]);
+      expect(fs.readFileSync(backing, 'utf8')).toBe('127.0.0.1 original\n');
+    } finally {
+      for (const point of mounted.reverse()) execFileSync('umount', [point]);
+    }
   });
 
   describe('TMPDIR: a fresh, empty directory at its path where it can be, else unset, and mktemp works either way', () => {

@@ -127,4 +127,22 @@ describe('mountsAtOrBelow', () => {
     expect(mountsAtOrBelow(stacked, '/work/main/node_modules').map((e) => e.mountId)).toEqual([20]);
     expect(mountsAtOrBelow(stacked, '/nowhere')).toEqual([]);
   });
+
+  test('a path that is no mount point: the mounts below it, in the mount that holds it', () => {
+    // As in a Docker container: /etc is a folder of the root, /etc/hosts a file bound onto it.
+    const docker = parseMountInfo([
+      '1 0 0:1 / / rw - overlay overlay rw',
+      '2 1 254:0 /containers/c1/hosts /etc/hosts rw,relatime - ext4 /dev/vda rw',
+      '3 1 254:0 /containers/c1/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/vda rw',
+      '4 1 254:0 /etc2 /etc2/x rw - ext4 /dev/vda rw',
+      '5 1 0:2 / /work rw - tmpfs tmpfs rw',
+      '6 5 0:3 / /work/p/sub rw - tmpfs tmpfs rw',
+    ].join('\n'));
+    expect(mountsAtOrBelow(docker, '/etc').map((e) => e.mountPoint)).toEqual(['/etc/hosts', '/etc/resolv.conf']);
+    expect(mountsAtOrBelow(docker, '/etc/').map((e) => e.mountId)).toEqual([2, 3]);
+    // Held by /work, not by /: only what lies below /work/p.
+    expect(mountsAtOrBelow(docker, '/work/p').map((e) => e.mountId)).toEqual([6]);
+    expect(mountsAtOrBelow(docker, '/work/q')).toEqual([]);
+    expect(mountsAtOrBelow(entries, '/home')).toEqual([]);
+  });
 });

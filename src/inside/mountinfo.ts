@@ -46,16 +46,30 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
   return entries;
 }
 
+/** The topmost mount whose mount point is the longest prefix of `p`. */
+export function mountHolding(entries: readonly MountInfoEntry[], p: string): MountInfoEntry | undefined {
+  let best: MountInfoEntry | undefined;
+  for (const entry of entries) {
+    const prefix = entry.mountPoint === '/' ? '/' : `${entry.mountPoint}/`;
+    if ((p === entry.mountPoint || p.startsWith(prefix)) && (best === undefined || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
+  }
+  return best;
+}
+
 /**
- * The mount at `at` and every mount stacked on it, outermost first. Only the
- * topmost mount at `at` counts, and only its descendants: mounts that a later
- * mount hid are unreachable by path, and a remount by path would hit the
- * wrong one (or fail with EINVAL).
+ * The mount at `at` and every mount stacked on it, or, where `at` is no
+ * mount point, every mount below it in the mount that holds it; outermost
+ * first. A bind of `at` takes them all along (MS_REC), so each one needs its
+ * own remount: a file bind at /etc/hosts (as in every Docker container)
+ * below a bind of /etc would stay writable otherwise. Only the topmost mount
+ * at a point counts, and only its descendants: mounts that a later mount hid
+ * are unreachable by path, and a remount by path would hit the wrong one (or
+ * fail with EINVAL).
  */
 export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string): MountInfoEntry[] {
   const path = at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at;
-  const top = entries.filter((entry) => entry.mountPoint === path).pop();
-  if (top === undefined) return [];
+  const start = entries.filter((entry) => entry.mountPoint === path).pop() ?? mountHolding(entries, path);
+  if (start === undefined) return [];
   const children = new Map<number, MountInfoEntry[]>();
   for (const entry of entries) {
     if (entry.mountId === entry.parentId) continue;
@@ -69,6 +83,9 @@ export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string):
     byPoint.set(entry.mountPoint, entry);
     for (const child of children.get(entry.mountId) ?? []) visit(child);
   };
-  visit(top);
-  return [...byPoint.values()].sort((a, b) => a.mountPoint.length - b.mountPoint.length);
+  visit(start);
+  const prefix = path === '/' ? '/' : `${path}/`;
+  return [...byPoint.values()]
+    .filter((entry) => entry.mountPoint === path || entry.mountPoint.startsWith(prefix))
+    .sort((a, b) => a.mountPoint.length - b.mountPoint.length);
 }

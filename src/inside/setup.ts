@@ -11,7 +11,7 @@ import * as sys from '../native/syscalls';
 import {
   MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SLAVE,
 } from '../native/mount-flags';
-import { mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from './mountinfo';
+import { mountHolding, mountsAtOrBelow, parseMountInfo, type MountInfoEntry } from './mountinfo';
 import { describeOp, type BindOp, type HideOp, type MountOp, type OverlayOp, type SandboxSpec } from '../shared/spec';
 
 /** A host directory that our private mount namespace may cover: the host never sees it. */
@@ -119,16 +119,6 @@ function remountTree(op: MountOp, source: string, dest: string, extraFlags: numb
       fail(op, `cannot remount ${point.slice(NEW_ROOT.length)}`, error);
     }
   }
-}
-
-/** The topmost mount whose mount point is the longest prefix of `p`. */
-function mountHolding(entries: readonly MountInfoEntry[], p: string): MountInfoEntry | undefined {
-  let best: MountInfoEntry | undefined;
-  for (const entry of entries) {
-    const prefix = entry.mountPoint === '/' ? '/' : `${entry.mountPoint}/`;
-    if ((p === entry.mountPoint || p.startsWith(prefix)) && (best === undefined || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
-  }
-  return best;
 }
 
 function applyBind(op: BindOp): void {
