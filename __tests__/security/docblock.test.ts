@@ -34,7 +34,7 @@ const WIDEN: Record<string, RegExp[]> = {
   'project-overlay': [new RegExp(`${esc(D)}\\.project: ${NARROW}: "overlay" is wider than the config's "readonly"`), allowHint('project')],
   'network-host': [new RegExp(`${esc(D)}\\.network: ${NARROW}: "host" would give the file the host's network`), allowHint('network')],
   'process-limit': [new RegExp(`${esc(D)}\\.processLimit: ${NARROW}: 100000 is above the config's limit of 256`), allowHint('processLimit')],
-  'tmpfs-size': [new RegExp(`${esc(D)}\\.tmpfs\\[1\\]\\.size: ${NARROW}: 64g is above the config's rootSize of 1g`), allowHint('rootSize')],
+  'tmpfs-size': [new RegExp(`${esc(D)}\\.tmpfs: ${NARROW}: 2 mounts of 1m \\+ 64g = 65537m are above the config's rootSize of 1g`), allowHint('rootSize')],
   'file-timeout-off': [new RegExp(`${esc(D)}\\.fileTimeout: ${NARROW}: 0 \\(no limit\\) is above the config's limit of 600000`), allowHint('fileTimeout')],
   'bind-outside-project': [new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source .*/runs lies outside the project`), allowHint('binds')],
   'symlink-out': [new RegExp(`${esc(D)}\\.binds\\[0\\]\\.source: ${NARROW}: the source .*/link-out \\(really /\\) lies outside the project`), allowHint('binds')],

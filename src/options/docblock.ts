@@ -74,14 +74,16 @@ export function checkNarrows(project: Merged, file: CheckedOptions, rootDir: str
   if (file.envMode === 'inherit' && (base.envMode ?? DEFAULTS.envMode) === 'clean') {
     widens('envMode', 'envMode', '"inherit" would pass Jest\'s whole environment, secrets included, which the config keeps out');
   }
-  // Each tmpfs is a disk of its own, so none may be larger than the root the
-  // config allows (an unsized one gets the file's rootSize, see planSandbox).
+  // Each tmpfs is a disk of its own, and memory: together, a docblock's may be
+  // no larger than the root the config allows. An unsized one gets the file's
+  // rootSize (see planSandbox), so it counts as that.
   const rootLimit = base.rootSize ?? DEFAULTS.rootSize;
-  file.tmpfs?.forEach((entry, i) => {
-    if (entry.size !== undefined && entry.size > rootLimit) {
-      widens('rootSize', `tmpfs[${i}].size`, `${formatSize(entry.size)} is above the config's rootSize of ${formatSize(rootLimit)}; a docblock tmpfs may be at most as large as the root`);
-    }
-  });
+  const sizes = (file.tmpfs ?? []).map((entry) => entry.size ?? file.rootSize ?? rootLimit);
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  if (total > rootLimit) {
+    const what = sizes.length === 1 ? `${formatSize(total)} is` : `${sizes.length} mounts of ${sizes.map(formatSize).join(' + ')} = ${formatSize(total)} are`;
+    widens('rootSize', 'tmpfs', `${what} above the config's rootSize of ${formatSize(rootLimit)}; a docblock's tmpfs mounts may together be at most as large as the root (one without a size counts as the file's rootSize)`);
+  }
   const limits = [
     ['processLimit', file.processLimit, base.processLimit ?? DEFAULTS.processLimit, (v: number) => v, String],
     ['rootSize', file.rootSize, base.rootSize ?? DEFAULTS.rootSize, (v: number) => v, formatSize],
