@@ -500,3 +500,19 @@ describe('the order of the option mounts', () => {
       .toEqual(['tmpfs /b', 'tmpfs /a', 'ro-bind /c', 'hide /home/u/proj/seed']);
   });
 });
+
+describe('a hidden path written through a symlink', () => {
+  const TOOLS = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv', sh: '/bin/sh', env: '/usr/bin/env' };
+  const host = new FakeHost({ '/usr/bin/node': 'file', '/etc/passwd': 'file', '/work/real/.env': 'file', '/work/link': '-> real', '/work/real/to-proc': '-> /proc/1' });
+  const facts = { execPath: '/usr/bin/node', home: '/home/u', projectDir: '/work/real', env: { PATH: '/usr/bin' } };
+  const hidden = (hide: string[]): string[] => planSandbox({ projectDir: '/work/real', options: { hide } }, TOOLS, host, facts).mounts.flatMap((op) => (op.type === 'hide' ? [op.dest] : []));
+
+  test('is hidden at its real path too, where the sandbox shows the project', () => {
+    expect(hidden(['/work/link/.env'])).toEqual(['/work/link/.env', '/work/real/.env']);
+    expect(hidden(['/work/real/.env', '/work/missing'])).toEqual(['/work/real/.env', '/work/missing']);
+  });
+
+  test('a real path the sandbox builds itself is left to the sandbox', () => {
+    expect(hidden(['/work/real/to-proc'])).toEqual(['/work/real/to-proc']);
+  });
+});

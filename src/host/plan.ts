@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { configError } from '../shared/errors';
+import { checkMountDest } from '../shared/validate';
 import path from 'node:path';
 import { keptByCleanEnv } from '../options/defaults';
 import type { CheckedOptions, OptionOrigins } from '../options/types';
@@ -68,6 +69,29 @@ function optionMounts(options: CheckedOptions, origins: OptionOrigins, at: strin
   return mounts.sort((a, b) => depth(a) - depth(b));
 }
 
+/**
+ * A hidden path as written, and its real path: the sandbox shows a tree at
+ * its real path (Jest's rootDir is one), so a hide written through a
+ * symlink (`/work/link/.env` with the project at `/work/real`) must hide
+ * both. A real path the sandbox builds itself (under /proc, say) cannot be
+ * shown from the host at all.
+ */
+function hiddenPaths(p: string, host: HostView): string[] {
+  let real: string;
+  try {
+    real = host.realpath(p);
+  } catch {
+    return [p];
+  }
+  if (real === p) return [p];
+  try {
+    checkMountDest(real, 'hide', 'hide');
+  } catch {
+    return [p];
+  }
+  return [p, real];
+}
+
 function projectChoice(options: CheckedOptions, fallback: ProjectChoice, origin: string): ProjectChoice {
   if (options.project === undefined) return fallback;
   return { mode: options.project, fallback: 'fail', origin };
@@ -91,7 +115,9 @@ export function planSandbox(request: SandboxRequest, tools: Tools, host: HostVie
   spec.mounts.push(...optionMounts(options, origins, at));
   spec.mounts.push(...(request.mounts ?? []));
   // Hidden paths go last, so that nothing mounted later uncovers them.
-  options.hide?.forEach((p, i) => spec.mounts.push({ type: 'hide', dest: p, role: 'user', origin: origins.hide[i] ?? `${at}.hide[${i}]` }));
+  options.hide?.forEach((p, i) => {
+    for (const dest of hiddenPaths(p, host)) spec.mounts.push({ type: 'hide', dest, role: 'user', origin: origins.hide[i] ?? `${at}.hide[${i}]` });
+  });
 
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === null) delete spec.env[key];
