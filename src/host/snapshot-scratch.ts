@@ -8,9 +8,12 @@
 //
 // Where: `<cacheDirectory>/mount-sandbox-snapshots/<pid>-XXXXXX`. Jest's own
 // cacheDirectory is never mounted into a sandbox (only its `mount-sandbox`
-// child is), so no other sandbox can reach a scratch folder, and a folder
-// that a killed Jest left behind is swept by the next run rather than
-// cluttering /tmp.
+// child is), so no other sandbox can reach a scratch folder by path, and a
+// folder that a killed Jest left behind is swept by the next run rather than
+// cluttering /tmp. Another sandbox of the project can still be handed the
+// folder's descriptor (over a socket in the shared sandboxes' cache) and keep
+// changing it after its own sandbox is gone: so the runner reads it only
+// through descriptors, and removes it without ever following a path into it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -84,31 +87,88 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Removes a tree the sandbox filled: never follows a link, and gets through folders it made unreadable. */
+/** Linux's O_PATH, which Node does not export: a handle on a path that opens nothing (no FIFO blocks, no device opens). */
+const O_PATH = 0o10000000;
+/** Far beyond what a test leaves in a snapshot folder; a sandbox still filling it cannot keep the runner here forever. */
+const MAX_REMOVED_ENTRIES = 1_000_000;
+
+/**
+ * Removes a tree a sandbox filled, and may still be changing: a sandbox of
+ * the same project can hold the folder open and swap a folder inside for a
+ * link to a host folder between a check and a use. So nothing below `dir` is
+ * ever reached by a path: each folder is pinned with an O_PATH handle
+ * (without following a link) and everything in it is named through
+ * /proc/self/fd/N, the pinned folder itself. Folders are moved up to `dir`
+ * before they are emptied, so that a tree of any depth takes two handles.
+ * `dir` itself lies in a folder no sandbox can reach.
+ */
 export function removeTree(dir: string): void {
+  let top: number;
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
-    return;
-  } catch {
-    // A folder with mode 000 inside: open every folder up for its owner, then again.
+    top = fs.openSync(dir, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
   }
-  const openUp = (at: string): void => {
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(at);
-    } catch {
-      return;
+  try {
+    const topAt = `/proc/self/fd/${top}`;
+    let removed = 0;
+    let moved = 0;
+    const tag = crypto.randomBytes(6).toString('hex');
+    for (let names = openedUp(topAt); names.length > 0; names = openedUp(topAt)) {
+      for (const name of names) {
+        if (++removed > MAX_REMOVED_ENTRIES) throw new Error(`more than ${MAX_REMOVED_ENTRIES} entries: a sandbox is still filling it`);
+        const folder = pinFolder(`${topAt}/${name}`);
+        if (folder === undefined) {
+          unlinkUnlessGone(`${topAt}/${name}`);
+          continue;
+        }
+        try {
+          const at = `/proc/self/fd/${folder}`;
+          for (const child of openedUp(at)) {
+            if (++removed > MAX_REMOVED_ENTRIES) throw new Error(`more than ${MAX_REMOVED_ENTRIES} entries: a sandbox is still filling it`);
+            const sub = pinFolder(`${at}/${child}`);
+            if (sub === undefined) {
+              unlinkUnlessGone(`${at}/${child}`);
+              continue;
+            }
+            fs.closeSync(sub);
+            // Up to the top, under a name of ours: emptied on a later pass, never reached through a path below.
+            fs.renameSync(`${at}/${child}`, `${topAt}/.removing-${tag}-${moved++}`);
+          }
+        } finally {
+          fs.closeSync(folder);
+        }
+        fs.rmdirSync(`${topAt}/${name}`);
+      }
     }
-    if (!stat.isDirectory()) return;
-    try {
-      fs.chmodSync(at, 0o700);
-      for (const name of fs.readdirSync(at)) openUp(path.join(at, name));
-    } catch {
-      // not ours to open; rmSync below says so
-    }
-  };
-  openUp(dir);
-  fs.rmSync(dir, { recursive: true, force: true });
+  } finally {
+    fs.closeSync(top);
+  }
+  fs.rmdirSync(dir);
+}
+
+/** The names in a pinned folder, after opening it up for its owner: the sandbox may have closed it (mode 000). */
+function openedUp(at: string): string[] {
+  fs.chmodSync(at, 0o700);
+  return fs.readdirSync(at);
+}
+
+/** A handle on the folder at `at`, or undefined if it is anything else (a link, a file) or gone. */
+function pinFolder(at: string): number | undefined {
+  try {
+    return fs.openSync(at, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+  } catch {
+    return undefined;
+  }
+}
+
+function unlinkUnlessGone(at: string): void {
+  try {
+    fs.unlinkSync(at);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /** Removes a scratch folder; one that resists (a process still dying inside wrote to it) is tried again at exit. */
@@ -180,13 +240,14 @@ export function createScratch(snapshotPath: string, cacheDirectory: string): Sna
   }
 }
 
+/** A name the sandbox chose, as a JSON string: printed raw, its control characters would drive the terminal. */
 function describeEntry(dir: string, name: string): string {
   try {
     const stat = fs.lstatSync(path.join(dir, name));
     const kind = stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'folder' : stat.isFIFO() ? 'FIFO' : stat.isSocket() ? 'socket' : stat.isFile() ? 'file' : 'special file';
-    return `${name} (${kind})`;
+    return `${JSON.stringify(name)} (${kind})`;
   } catch {
-    return name;
+    return JSON.stringify(name);
   }
 }
 
