@@ -61,8 +61,10 @@ describe.each(USERS)('hostile snapshot folders as %s', (user: User) => {
     expect(fs.readFileSync(path.join(snapshots, 'junk.test.js.snap'), 'utf8')).toContain('exports[`real 1`] = `\n{\n  "real": "snapshot written by Jest",\n}\n`;');
     expect(fs.readFileSync(path.join(snapshots, 'link-snap.test.js.snap'), 'utf8')).toBe(seeded);
     expect(fs.readFileSync(canary, 'utf8')).toBe(PASSWD_LIKE);
-    expect(run.stderr).toMatch(/junk\.test\.js left in its snapshot folder what never reaches .*: junk\.test\.js\.snap\.d \(folder\), locked \(folder\), notes\.txt \(file\), other\.test\.js\.snap \(file\), pipe \(FIFO\), sub \(folder\)/);
-    expect(run.stderr).toMatch(/link-snap\.test\.js left in its snapshot folder what never reaches .*: link-snap\.test\.js\.snap \(symlink\)/);
+    expect(run.stderr).toMatch(/junk\.test\.js left in its snapshot folder what never reaches .*: "\\u001b\[1A\\u001b\[2K\\u001b\[42m PASS \\u001b\[0m forged" \(file\), "junk\.test\.js\.snap\.d" \(folder\), "locked" \(folder\), "notes\.txt" \(file\), "other\.test\.js\.snap" \(file\), "pipe" \(FIFO\), "sub" \(folder\)/);
+    expect(run.stderr).toMatch(/link-snap\.test\.js left in its snapshot folder what never reaches .*: "link-snap\.test\.js\.snap" \(symlink\)/);
+    // Names are the sandbox's: printed as JSON strings, never as raw control characters.
+    expect(run.stderr).not.toContain('\x1b[1A');
   });
 
   test('no scratch folder is left behind', () => {
