@@ -102,6 +102,15 @@ describe.each(USERS)('the runner\'s channel as %s', (user: User) => {
     expect(await until(() => orphanCgroups().filter((g) => !orphansBefore.includes(g)).length === 0, 3000)).toBe(true);
   }, RUN_TIMEOUT);
 
+  test('a console origin of one quadratic line is cut before Jest\'s process parses it: the run ends, and both files pass', async () => {
+    // Uncut, the line held Jest's process for many minutes, far past this test's timeout.
+    const { jest } = await run(user, ['slow-stack.test.js', 'healthy.test.js']);
+    expect(jest.signal).toBeNull();
+    expect(jest.code).toBe(0);
+    expect(fileResult(jest.results, 'slow-stack.test.js').status).toBe('passed');
+    expect(Object.fromEntries(Object.entries(outcomes(jest.results)).filter(([name]) => name.startsWith('healthy')))).toEqual(HEALTHY);
+  }, RUN_TIMEOUT);
+
   test('a forged result with numFailingTests: -1 fails its own file and cannot hide another file\'s real failure', async () => {
     const { jest } = await run(user, ['forged-count.test.js', 'really-fails.test.js', 'healthy.test.js']);
     expect(jest.signal).toBeNull();

@@ -35,6 +35,7 @@ function context(overrides: Partial<SanitizeContext> = {}): SanitizeContext {
   return {
     testPath: TEST_PATH,
     trustStack: (text) => text.split('\n').filter((line) => !line.includes('/etc/')).join('\n'),
+    boundText: (text) => text,
     trustCoverage: () => ({}),
     ...overrides,
   };
@@ -105,6 +106,17 @@ describe('sanitizeTestResult', () => {
     expect(seen).toEqual(expect.arrayContaining(['console[0].origin', 'testResults[0].retryReasons[0]', 'testExecError.stack']));
   });
 
+  test('failure messages (which reporters may parse) are bounded', () => {
+    const out = sanitizeTestResult(result(['failed'], {
+      testResults: [{ ...assertion('failed'), failureMessages: ['one', 'two'], retryMessages: ['three'] }],
+      failureMessage: 'four',
+      numFailingTests: 1,
+    }), context({ boundText: (text) => `<${text}>` }));
+    expect(out.testResults[0].failureMessages).toEqual(['<one>', '<two>']);
+    expect(out.testResults[0].retryMessages).toEqual(['<three>']);
+    expect(out.failureMessage).toBe('<four>');
+  });
+
   test('console entries of unknown shape fail the file', () => {
     expect(() => sanitizeTestResult(result(['passed'], { console: [{ message: 1, origin: '', type: 'log' }] }), context())).toThrow(/console\[0\]\.message/);
     expect(() => sanitizeTestResult(result(['passed'], { console: [{ message: '', origin: '', type: 'evil' }] }), context())).toThrow(/console\[0\]/);
@@ -136,7 +148,7 @@ describe('sanitizeError and sanitizeCaseResult', () => {
   });
 
   test('a case result is checked like an assertion result', () => {
-    expect(sanitizeCaseResult({ ...assertion('passed'), startedAt: 5 }, (t) => t)).toMatchObject({ status: 'passed', startedAt: 5 });
-    expect(() => sanitizeCaseResult({ ...assertion('passed'), numPassingAsserts: -1 }, (t) => t)).toThrow(UntrustedResult);
+    expect(sanitizeCaseResult({ ...assertion('passed'), startedAt: 5 }, { trustStack: (t) => t, boundText: (t) => t })).toMatchObject({ status: 'passed', startedAt: 5 });
+    expect(() => sanitizeCaseResult({ ...assertion('passed'), numPassingAsserts: -1 }, { trustStack: (t) => t, boundText: (t) => t })).toThrow(UntrustedResult);
   });
 });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { jestCollects, trustCoverage, trustedMapsFolder } from './coverage-trust';
 import { FileFailure } from './file-failure';
+import { ParsedTextBudget } from './parsed-text';
 import { pathTrust, trustStack, type PathTrust } from './path-trust';
 import { UntrustedResult, sanitizeCaseResult, sanitizeCaseStart, sanitizeError, sanitizeTestResult } from './result-sanitizer';
 
@@ -54,7 +55,7 @@ export class ResultGuard {
   /** A test-case event's arguments, rebuilt for this file; throws UntrustedResult when they are not Jest's shape. */
   caseEvent<Name extends CaseEvent>(name: Name, info: unknown): TestEvents[Name] {
     const { testPath } = this.#options;
-    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, this.#stack)] : [testPath, sanitizeCaseStart(info)]) as TestEvents[Name];
+    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, { trustStack: this.#stack, boundText: this.#bound })] : [testPath, sanitizeCaseStart(info)]) as TestEvents[Name];
   }
 
   /** The file's result as Jest may act on it, or a FileFailure saying what was wrong with it. */
@@ -65,6 +66,7 @@ export class ResultGuard {
         testPath,
         ...(config.displayName !== undefined ? { displayName: config.displayName } : {}),
         trustStack: this.#stack,
+        boundText: this.#bound,
         trustCoverage: (coverage, v8) => {
           if (coverage === undefined && v8 === undefined) return {};
           const sandboxCache = realpathOr(this.#options.sandboxCache);
@@ -93,8 +95,11 @@ export class ResultGuard {
     }
   }
 
+  readonly #budget = new ParsedTextBudget();
+  readonly #bound = (text: string): string => this.#budget.cut(text);
+
   readonly #stack = (text: string): string => {
-    const { text: kept, dropped } = trustStack(text, this.#pathTrust());
+    const { text: kept, dropped } = trustStack(this.#budget.cut(text), this.#pathTrust());
     for (const file of dropped) {
       if (this.#droppedFrames.has(file)) continue;
       this.#droppedFrames.add(file);

@@ -17,8 +17,10 @@ export interface SanitizeContext {
   testPath: string;
   /** From the host's config, never from the child. */
   displayName?: Config.DisplayName;
-  /** Removes what the host must not open from text Jest parses as a stack. */
+  /** Removes what the host must not open from text Jest parses as a stack, and bounds it (parsed-text.ts). */
   trustStack(text: string, where: string): string;
+  /** Bounds other text reporters may parse (failure messages), as parsed-text.ts says. */
+  boundText(text: string): string;
   /** Keeps only the coverage the host may act on. */
   trustCoverage(coverage: unknown, v8Coverage: unknown): Pick<TestResult, 'coverage' | 'v8Coverage'>;
 }
@@ -91,7 +93,8 @@ function location(raw: unknown, where: string): AssertionResult['location'] {
   return { line: count(raw.line, `${where}.line`), column: count(raw.column, `${where}.column`) };
 }
 
-export function sanitizeAssertion(raw: unknown, where: string, trustStack: SanitizeContext['trustStack']): AssertionResult {
+export function sanitizeAssertion(raw: unknown, where: string, text: Pick<SanitizeContext, 'trustStack' | 'boundText'>): AssertionResult {
+  const { trustStack, boundText } = text;
   if (!isPlain(raw)) fail(where, raw, 'an assertion result');
   if (!STATUSES.has(raw.status as AssertionResult['status'])) fail(`${where}.status`, raw.status, [...STATUSES].join(' | '));
   const retryReasons = raw.retryReasons === undefined ? undefined : strings(raw.retryReasons, `${where}.retryReasons`).map((reason, i) => trustStack(reason, `${where}.retryReasons[${i}]`));
@@ -102,12 +105,12 @@ export function sanitizeAssertion(raw: unknown, where: string, trustStack: Sanit
     failing: optionalBoolean(raw.failing, `${where}.failing`),
     // Details are plain data (the channel decodes JSON only); reporters print failureMessages, not these.
     failureDetails: raw.failureDetails === undefined ? [] : Array.isArray(raw.failureDetails) ? raw.failureDetails : fail(`${where}.failureDetails`, raw.failureDetails, 'an array'),
-    failureMessages: raw.failureMessages === undefined ? [] : strings(raw.failureMessages, `${where}.failureMessages`),
+    failureMessages: raw.failureMessages === undefined ? [] : strings(raw.failureMessages, `${where}.failureMessages`).map(boundText),
     fullName: string(raw.fullName, `${where}.fullName`),
     invocations: raw.invocations === undefined ? undefined : count(raw.invocations, `${where}.invocations`),
     location: location(raw.location, `${where}.location`),
     numPassingAsserts: raw.numPassingAsserts === undefined ? 0 : count(raw.numPassingAsserts, `${where}.numPassingAsserts`),
-    retryMessages: raw.retryMessages === undefined ? undefined : strings(raw.retryMessages, `${where}.retryMessages`),
+    retryMessages: raw.retryMessages === undefined ? undefined : strings(raw.retryMessages, `${where}.retryMessages`).map(boundText),
     retryReasons,
     status: raw.status as AssertionResult['status'],
     title: string(raw.title, `${where}.title`),
@@ -115,8 +118,8 @@ export function sanitizeAssertion(raw: unknown, where: string, trustStack: Sanit
   } as AssertionResult);
 }
 
-export function sanitizeCaseResult(raw: unknown, trustStack: SanitizeContext['trustStack']): TestCaseResult {
-  const assertion = sanitizeAssertion(raw, 'test-case-result', trustStack);
+export function sanitizeCaseResult(raw: unknown, text: Pick<SanitizeContext, 'trustStack' | 'boundText'>): TestCaseResult {
+  const assertion = sanitizeAssertion(raw, 'test-case-result', text);
   const startedAt = optionalNumber((raw as Plain).startedAt, 'test-case-result.startedAt');
   return defined({ ...assertion, startedAt });
 }
@@ -186,7 +189,7 @@ function consoleBuffer(raw: unknown, trustStack: SanitizeContext['trustStack']):
 export function sanitizeTestResult(raw: unknown, ctx: SanitizeContext): TestResult {
   if (!isPlain(raw)) fail('the result', raw, 'a TestResult');
   if (!Array.isArray(raw.testResults)) fail('testResults', raw.testResults, 'an array of assertion results');
-  const testResults = raw.testResults.map((assertion, i) => sanitizeAssertion(assertion, `testResults[${i}]`, ctx.trustStack));
+  const testResults = raw.testResults.map((assertion, i) => sanitizeAssertion(assertion, `testResults[${i}]`, ctx));
   const counts = countAssertions(testResults);
   for (const [key, value] of Object.entries(counts) as Array<[keyof typeof counts, number]>) {
     const claimed = count(raw[key], key);
@@ -202,7 +205,7 @@ export function sanitizeTestResult(raw: unknown, ctx: SanitizeContext): TestResu
     ...ctx.trustCoverage(raw.coverage, raw.v8Coverage),
     displayName: ctx.displayName,
     failing: optionalBoolean(raw.failing, 'failing'),
-    failureMessage: failureMessage === undefined || failureMessage === null ? failureMessage : string(failureMessage, 'failureMessage'),
+    failureMessage: failureMessage === undefined || failureMessage === null ? failureMessage : ctx.boundText(string(failureMessage, 'failureMessage')),
     // Jest fails a file whose result says it leaked: keep that, and only that.
     leaks: raw.leaks === true,
     memoryUsage: optionalNumber(raw.memoryUsage, 'memoryUsage') ?? undefined,
