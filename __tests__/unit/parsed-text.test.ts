@@ -1,7 +1,7 @@
 // The bounds on text from a sandbox that Jest's process parses with regular
 // expressions, and why: the hostile line below costs stack-utils' frame
 // pattern time quadratic in its length.
-import { MAX_PARSED_LINE, MAX_PARSED_TEXT, ParsedTextBudget } from '../../src/host/parsed-text';
+import { MAX_FAILURE_DETAILS, MAX_PARSED_LINE, MAX_PARSED_TEXT, ParsedTextBudget } from '../../src/host/parsed-text';
 
 const hostile = (reps: number): string => `    at ${'a (b'.repeat(reps)}`;
 
@@ -32,4 +32,24 @@ test('the hostile line reaches the parsers no longer than the bound', () => {
   expect(cut.split('\n')).toHaveLength(1);
   expect(cut.startsWith(hostile(80_000).slice(0, MAX_PARSED_LINE))).toBe(true);
   expect(cut.length).toBe(MAX_PARSED_LINE + ' … [318007 more characters cut by mount-sandbox]'.length);
+});
+
+test('failureDetails are kept whole while the file has budget, then dropped, saying so once per call', () => {
+  const budget = new ParsedTextBudget();
+  const small = [{ message: 'boom' }];
+  let dropped = 0;
+  expect(budget.details(small, () => dropped++)).toBe(small);
+  const big = [{ message: 'z'.repeat(MAX_FAILURE_DETAILS) }];
+  expect(budget.details(big, () => dropped++)).toEqual([]);
+  expect(dropped).toBe(1);
+  // What is left still takes a small one.
+  expect(budget.details(small, () => dropped++)).toBe(small);
+});
+
+test('the run shares one budget across its files: once it is spent, every file gets only the notes', () => {
+  const run = { left: 100 };
+  expect(new ParsedTextBudget(run).cut('a'.repeat(60))).toBe('a'.repeat(60));
+  expect(new ParsedTextBudget(run).cut('b'.repeat(60))).toBe(`${'b'.repeat(40)} … [20 more characters cut by mount-sandbox]`);
+  expect(new ParsedTextBudget(run).cut('c')).toBe(' … [1 more character cut by mount-sandbox]');
+  expect(new ParsedTextBudget(run).details([{ a: 1 }], () => undefined)).toEqual([]);
 });

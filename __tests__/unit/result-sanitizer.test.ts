@@ -36,6 +36,7 @@ function context(overrides: Partial<SanitizeContext> = {}): SanitizeContext {
     testPath: TEST_PATH,
     trustStack: (text) => text.split('\n').filter((line) => !line.includes('/etc/')).join('\n'),
     boundText: (text) => text,
+    boundDetails: (details) => details,
     trustCoverage: () => ({}),
     ...overrides,
   };
@@ -106,13 +107,14 @@ describe('sanitizeTestResult', () => {
     expect(seen).toEqual(expect.arrayContaining(['console[0].origin', 'testResults[0].retryReasons[0]', 'testExecError.stack']));
   });
 
-  test('failure messages (which reporters may parse) are bounded', () => {
+  test('failure messages (which reporters may parse) and failure details (which Jest keeps) are bounded', () => {
     const out = sanitizeTestResult(result(['failed'], {
-      testResults: [{ ...assertion('failed'), failureMessages: ['one', 'two'], retryMessages: ['three'] }],
+      testResults: [{ ...assertion('failed'), failureMessages: ['one', 'two'], failureDetails: [{ big: true }], retryMessages: ['three'] }],
       failureMessage: 'four',
       numFailingTests: 1,
-    }), context({ boundText: (text) => `<${text}>` }));
+    }), context({ boundText: (text) => `<${text}>`, boundDetails: (details) => details.slice(1) }));
     expect(out.testResults[0].failureMessages).toEqual(['<one>', '<two>']);
+    expect(out.testResults[0].failureDetails).toEqual([]);
     expect(out.testResults[0].retryMessages).toEqual(['<three>']);
     expect(out.failureMessage).toBe('<four>');
   });
@@ -148,7 +150,7 @@ describe('sanitizeError and sanitizeCaseResult', () => {
   });
 
   test('a case result is checked like an assertion result', () => {
-    expect(sanitizeCaseResult({ ...assertion('passed'), startedAt: 5 }, { trustStack: (t) => t, boundText: (t) => t })).toMatchObject({ status: 'passed', startedAt: 5 });
-    expect(() => sanitizeCaseResult({ ...assertion('passed'), numPassingAsserts: -1 }, { trustStack: (t) => t, boundText: (t) => t })).toThrow(UntrustedResult);
+    expect(sanitizeCaseResult({ ...assertion('passed'), startedAt: 5 }, { trustStack: (t) => t, boundText: (t) => t, boundDetails: (d) => d })).toMatchObject({ status: 'passed', startedAt: 5 });
+    expect(() => sanitizeCaseResult({ ...assertion('passed'), numPassingAsserts: -1 }, { trustStack: (t) => t, boundText: (t) => t, boundDetails: (d) => d })).toThrow(UntrustedResult);
   });
 });

@@ -8,23 +8,65 @@
 // end it). A real line of a stack or a message is far shorter than the line
 // bound; a diff of one long string is the exception, and is cut, saying so.
 
+//
+// Jest also keeps every file's assertion results, these texts and
+// failureDetails among them, until the run ends: so the run as a whole has a
+// budget too, or enough hostile files would run Jest's process out of memory.
+
 /** Longer lines are cut: the worst line then costs milliseconds. */
 export const MAX_PARSED_LINE = 2000;
 /** What one file may send in all such text: the worst file then costs seconds. */
 export const MAX_PARSED_TEXT = 16 * 1024 ** 2;
+/** What all files of a run together may leave in Jest's process as such text. */
+export const MAX_RUN_TEXT = 1024 ** 3;
+/** A file's failureDetails, as JSON: plain data few reporters read, kept whole up to this. */
+export const MAX_FAILURE_DETAILS = 1024 ** 2;
 
-const cutNote = (dropped: number): string => ` … [${dropped} more characters cut by mount-sandbox]`;
+/** What the run has left, shared by every file's budget; one Jest process is one run. */
+export interface RunBudget {
+  left: number;
+}
+const RUN: RunBudget = { left: MAX_RUN_TEXT };
+
+const cutNote = (dropped: number): string => ` … [${dropped} more character${dropped === 1 ? '' : 's'} cut by mount-sandbox]`;
 
 /** One file's budget: every text passes through `cut` before Jest's process parses it. */
 export class ParsedTextBudget {
+  readonly #run: RunBudget;
   #left = MAX_PARSED_TEXT;
+
+  constructor(run: RunBudget = RUN) {
+    this.#run = run;
+  }
+
+  #detailsLeft = MAX_FAILURE_DETAILS;
 
   cut(text: string): string {
     let bounded = text;
-    if (bounded.length > this.#left) bounded = `${bounded.slice(0, this.#left)}${cutNote(bounded.length - this.#left)}`;
+    const left = Math.min(this.#left, this.#run.left);
+    if (bounded.length > left) bounded = `${bounded.slice(0, left)}${cutNote(bounded.length - left)}`;
     this.#left = Math.max(0, this.#left - bounded.length);
+    this.#run.left = Math.max(0, this.#run.left - bounded.length);
     if (!hasLongLine(bounded)) return bounded;
     return bounded.split('\n').map((line) => (line.length > MAX_PARSED_LINE ? `${line.slice(0, MAX_PARSED_LINE)}${cutNote(line.length - MAX_PARSED_LINE)}` : line)).join('\n');
+  }
+
+  /** An assertion's failureDetails while the file's budget lasts, else none: `dropped` says so. */
+  details(details: unknown[], dropped: () => void): unknown[] {
+    if (details.length === 0) return details;
+    let size: number;
+    try {
+      size = JSON.stringify(details).length;
+    } catch {
+      size = Infinity;
+    }
+    if (size > Math.min(this.#detailsLeft, this.#run.left)) {
+      dropped();
+      return [];
+    }
+    this.#detailsLeft -= size;
+    this.#run.left -= size;
+    return details;
   }
 }
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { jestCollects, trustCoverage, trustedMapsFolder } from './coverage-trust';
 import { FileFailure } from './file-failure';
-import { ParsedTextBudget } from './parsed-text';
+import { MAX_FAILURE_DETAILS, ParsedTextBudget } from './parsed-text';
 import { pathTrust, trustStack, type PathTrust } from './path-trust';
 import { UntrustedResult, sanitizeCaseResult, sanitizeCaseStart, sanitizeError, sanitizeTestResult } from './result-sanitizer';
 
@@ -55,7 +55,7 @@ export class ResultGuard {
   /** A test-case event's arguments, rebuilt for this file; throws UntrustedResult when they are not Jest's shape. */
   caseEvent<Name extends CaseEvent>(name: Name, info: unknown): TestEvents[Name] {
     const { testPath } = this.#options;
-    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, { trustStack: this.#stack, boundText: this.#bound })] : [testPath, sanitizeCaseStart(info)]) as TestEvents[Name];
+    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, { trustStack: this.#stack, boundText: this.#bound, boundDetails: this.#details })] : [testPath, sanitizeCaseStart(info)]) as TestEvents[Name];
   }
 
   /** The file's result as Jest may act on it, or a FileFailure saying what was wrong with it. */
@@ -67,6 +67,7 @@ export class ResultGuard {
         ...(config.displayName !== undefined ? { displayName: config.displayName } : {}),
         trustStack: this.#stack,
         boundText: this.#bound,
+        boundDetails: this.#details,
         trustCoverage: (coverage, v8) => {
           if (coverage === undefined && v8 === undefined) return {};
           const sandboxCache = realpathOr(this.#options.sandboxCache);
@@ -97,6 +98,12 @@ export class ResultGuard {
 
   readonly #budget = new ParsedTextBudget();
   readonly #bound = (text: string): string => this.#budget.cut(text);
+  #detailsDropped = false;
+  readonly #details = (details: unknown[]): unknown[] => this.#budget.details(details, () => {
+    if (this.#detailsDropped) return;
+    this.#detailsDropped = true;
+    this.#warn(`dropped failureDetails beyond ${MAX_FAILURE_DETAILS / 1024 ** 2} MiB (as JSON): Jest keeps them to the end of the run; the failure messages still say what failed`);
+  });
 
   readonly #stack = (text: string): string => {
     const { text: kept, dropped } = trustStack(this.#budget.cut(text), this.#pathTrust());

@@ -21,6 +21,8 @@ export interface SanitizeContext {
   trustStack(text: string, where: string): string;
   /** Bounds other text reporters may parse (failure messages), as parsed-text.ts says. */
   boundText(text: string): string;
+  /** Bounds an assertion's failureDetails, which Jest keeps to the end of the run. */
+  boundDetails(details: unknown[]): unknown[];
   /** Keeps only the coverage the host may act on. */
   trustCoverage(coverage: unknown, v8Coverage: unknown): Pick<TestResult, 'coverage' | 'v8Coverage'>;
 }
@@ -93,8 +95,8 @@ function location(raw: unknown, where: string): AssertionResult['location'] {
   return { line: count(raw.line, `${where}.line`), column: count(raw.column, `${where}.column`) };
 }
 
-export function sanitizeAssertion(raw: unknown, where: string, text: Pick<SanitizeContext, 'trustStack' | 'boundText'>): AssertionResult {
-  const { trustStack, boundText } = text;
+export function sanitizeAssertion(raw: unknown, where: string, text: Pick<SanitizeContext, 'trustStack' | 'boundText' | 'boundDetails'>): AssertionResult {
+  const { trustStack, boundText, boundDetails } = text;
   if (!isPlain(raw)) fail(where, raw, 'an assertion result');
   if (!STATUSES.has(raw.status as AssertionResult['status'])) fail(`${where}.status`, raw.status, [...STATUSES].join(' | '));
   const retryReasons = raw.retryReasons === undefined ? undefined : strings(raw.retryReasons, `${where}.retryReasons`).map((reason, i) => trustStack(reason, `${where}.retryReasons[${i}]`));
@@ -104,7 +106,7 @@ export function sanitizeAssertion(raw: unknown, where: string, text: Pick<Saniti
     startAt: optionalNumber(raw.startAt, `${where}.startAt`),
     failing: optionalBoolean(raw.failing, `${where}.failing`),
     // Details are plain data (the channel decodes JSON only); reporters print failureMessages, not these.
-    failureDetails: raw.failureDetails === undefined ? [] : Array.isArray(raw.failureDetails) ? raw.failureDetails : fail(`${where}.failureDetails`, raw.failureDetails, 'an array'),
+    failureDetails: raw.failureDetails === undefined ? [] : Array.isArray(raw.failureDetails) ? boundDetails(raw.failureDetails) : fail(`${where}.failureDetails`, raw.failureDetails, 'an array'),
     failureMessages: raw.failureMessages === undefined ? [] : strings(raw.failureMessages, `${where}.failureMessages`).map(boundText),
     fullName: string(raw.fullName, `${where}.fullName`),
     invocations: raw.invocations === undefined ? undefined : count(raw.invocations, `${where}.invocations`),
@@ -118,7 +120,7 @@ export function sanitizeAssertion(raw: unknown, where: string, text: Pick<Saniti
   } as AssertionResult);
 }
 
-export function sanitizeCaseResult(raw: unknown, text: Pick<SanitizeContext, 'trustStack' | 'boundText'>): TestCaseResult {
+export function sanitizeCaseResult(raw: unknown, text: Pick<SanitizeContext, 'trustStack' | 'boundText' | 'boundDetails'>): TestCaseResult {
   const assertion = sanitizeAssertion(raw, 'test-case-result', text);
   const startedAt = optionalNumber((raw as Plain).startedAt, 'test-case-result.startedAt');
   return defined({ ...assertion, startedAt });
