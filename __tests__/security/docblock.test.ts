@@ -50,6 +50,10 @@ const WIDEN: Record<string, RegExp[]> = {
     /A test file cannot take itself out of the sandbox: its docblock may only narrow it\./,
     /set runner: \['jest-environment-mount-sandbox\/runner', \{ allowUnsandboxed: true \}\] in that config\./,
   ],
+  misplaced: [
+    /@jest-environment-options: in misplaced\.test\.js's docblock: @jest-environment-options\.network is a sandbox option outside "sandbox", so it is ignored; move it to @jest-environment-options sandbox\.network; @jest-environment-options\.sandbx is ignored; did you mean "sandbox"\?/,
+    /the file would run without them, wider than it asked/,
+  ],
   'self-allow': [
     new RegExp(`${esc(D)}\\.docblock: a test file cannot allow itself anything`),
     new RegExp(`${esc(D)}\\.binds\\[0\\]\\.writable: ${NARROW}`),

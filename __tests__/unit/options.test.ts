@@ -12,7 +12,8 @@ import { isSandboxError, type SandboxError } from '../../src/shared/errors';
 import { cliOptionsOf } from '../../src/options/cli';
 import { checkOptions } from '../../src/options/compile';
 import { DEFAULTS } from '../../src/options/defaults';
-import { fileOptionsOf, misplacedOptions, projectOptionsOf } from '../../src/options/jest';
+import { fileOptionsOf, projectOptionsOf } from '../../src/options/jest';
+import { misplacedOptions } from '../../src/options/misplaced';
 import type { CheckedOptions } from '../../src/options/types';
 import { planSandbox } from '../../src/host/plan';
 import { DEFAULT_PROCESS_LIMIT, DEFAULT_ROOT_SIZE } from '../../src/host/defaults';
@@ -428,6 +429,14 @@ describe('project options: checked once per Jest project', () => {
   });
 });
 
+test('a docblock with sandbox options beside "sandbox" fails, naming them: the file would run wider than it asked', () => {
+  const error = errorOf(() => fileOptionsOf(projectConfig({}), { 'jest-environment-options': '{"network": "none", "sandbox": {}}' }, path.join(root, 'a.test.js')));
+  expect(error.field).toBe('@jest-environment-options');
+  expect(error.message).toContain('@jest-environment-options.network is a sandbox option outside "sandbox"');
+  // Options of the environment itself stay the environment's.
+  expect(() => fileOptionsOf(projectConfig({}), { 'jest-environment-options': '{"customExportConditions": ["node"]}' }, path.join(root, 'a.test.js'))).not.toThrow();
+});
+
 describe('misplaced options', () => {
   test.each<[string, Record<string, unknown>, string[]]>([
     ['a sandbox option next to sandbox', { network: 'none' }, ['testEnvironmentOptions.network is a sandbox option outside "sandbox", so it is ignored; move it to testEnvironmentOptions.sandbox.network']],
@@ -440,7 +449,7 @@ describe('misplaced options', () => {
     ["Jest's own environment options", { customExportConditions: ['node'], url: 'http://x' }, []],
     ['nothing but sandbox', { sandbox: { network: 'none' } }, []],
   ])('%s', (_name, options, expected) => {
-    expect(misplacedOptions(options)).toEqual(expected);
+    expect(misplacedOptions(options, 'testEnvironmentOptions', 'testEnvironmentOptions.sandbox')).toEqual(expected);
   });
 });
 

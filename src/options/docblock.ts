@@ -11,6 +11,7 @@ import { isUnder, realpathOrUndefined } from '../shared/paths';
 import { formatSize } from '../shared/size';
 import { DEFAULTS } from './defaults';
 import type { Issues } from './issues';
+import { misplacedOptions } from './misplaced';
 import type { Merged } from './compile';
 import type { CheckedOptions, DocblockAllowable, ProjectMode } from './types';
 
@@ -28,7 +29,12 @@ export function docblockSandbox(pragmas: Record<string, string | string[]>, file
   } catch (error) {
     throw configError('@jest-environment-options', `invalid JSON in ${fileName}'s docblock: ${(error as Error).message}`, 'write a JSON object, e.g. {"sandbox": {"network": "none"}}');
   }
-  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).sandbox : undefined;
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const misplaced = misplacedOptions(parsed as Record<string, unknown>, '@jest-environment-options', DOCBLOCK_AT);
+  if (misplaced.length > 0) {
+    throw configError('@jest-environment-options', `in ${fileName}'s docblock: ${misplaced.join('; ')}`, 'the file would run without them, wider than it asked');
+  }
+  return (parsed as Record<string, unknown>).sandbox;
 }
 
 /** Narrowest first: readonly shows the project, overlay also lets the file write (discarded; overlayfs is more kernel), writable reaches the host. */

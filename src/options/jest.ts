@@ -6,34 +6,16 @@ import type { Config } from '@jest/types';
 import path from 'node:path';
 import { checkConflicts, collectOptions, layer, originsOf, type Merged } from './compile';
 import { checkNarrows, docblockSandbox, DOCBLOCK_AT, PROJECT_AT } from './docblock';
-import { Issues, nearest } from './issues';
-import { OPTION_NAMES } from './rules';
+import { Issues } from './issues';
+import { misplacedOptions } from './misplaced';
 import type { CheckedOptions } from './types';
 
 type ProjectEntry = { ok: true; merged: Merged } | { ok: false; error: unknown };
 const projects = new Map<string, ProjectEntry>();
 
-/**
- * Options that sit next to `sandbox` instead of under it, and near-misses
- * of `sandbox` itself: Jest passes them on without a word, so the sandbox
- * would silently run without them (`{ network: 'none' }` with the network).
- */
-export function misplacedOptions(testEnvironmentOptions: Record<string, unknown>): string[] {
-  const found: string[] = [];
-  for (const key of Object.keys(testEnvironmentOptions)) {
-    if (key === 'sandbox') continue;
-    if ((OPTION_NAMES as readonly string[]).includes(key)) {
-      found.push(`testEnvironmentOptions.${key} is a sandbox option outside "sandbox", so it is ignored; move it to ${PROJECT_AT}.${key}`);
-    } else if (nearest(key, ['sandbox']) !== undefined) {
-      found.push(`testEnvironmentOptions.${key} is ignored; did you mean "sandbox"?`);
-    }
-  }
-  return found;
-}
-
 function compileProject(config: Config.ProjectConfig, warn: (text: string) => void): Merged {
   const environmentOptions = (config.testEnvironmentOptions ?? {}) as Record<string, unknown>;
-  const misplaced = misplacedOptions(environmentOptions);
+  const misplaced = misplacedOptions(environmentOptions, 'testEnvironmentOptions', PROJECT_AT);
   if (misplaced.length > 0) {
     const where = config.displayName?.name ?? config.rootDir;
     warn(`mount-sandbox: warning for the Jest project ${where}:\n${misplaced.map((line) => `  - ${line}`).join('\n')}\n`);
