@@ -64,6 +64,18 @@ profile mount-sandbox-unshare /usr/bin/unshare flags=(unconfined) {
 describe('what doctor --fix would do', () => {
   const unshare = '/usr/bin/unshare';
 
+  test.each<[string, string, Record<string, { uid: number; mode: number }>, RegExp]>([
+    ['a user\'s own unshare', '/home/u/bin/unshare', { '/home/u/bin/unshare': { uid: 1000, mode: 0o100755 }, '/home/u/bin': { uid: 1000, mode: 0o40755 } }, /\/home\/u\/bin\/unshare belongs to uid 1000, not to root/],
+    ['root\'s, in a folder anyone may write', '/tmp/bin/unshare', { '/tmp/bin/unshare': { uid: 0, mode: 0o100755 }, '/tmp/bin': { uid: 0, mode: 0o40777 } }, /\/tmp\/bin is writable by others than root \(mode 777\)/],
+    ['root\'s, below a folder of a user', '/opt/u/bin/unshare', { '/opt/u/bin/unshare': { uid: 0, mode: 0o100755 }, '/opt/u/bin': { uid: 0, mode: 0o40755 }, '/opt/u': { uid: 1000, mode: 0o40755 } }, /\/opt\/u belongs to uid 1000/],
+    ['a path with a line break (it would end the profile\'s comment and start a rule)', '/opt/x\ncapability,\n#/unshare', {}, /is not a plain absolute path/],
+  ])('refuses to attach the profile to %s', (_name, path, owners, reason) => {
+    const ownership = (p: string): { uid: number; mode: number } | undefined => owners[p] ?? { uid: 0, mode: 0o40755 };
+    const plan = planAppArmorFix({ uid: 0, files: fakeFiles(UBUNTU_2404), unshare: path, ownership });
+    expect(plan.kind).toBe('refuse');
+    expect(plan.kind === 'refuse' ? plan.reason : '').toMatch(reason);
+  });
+
   test('as root on Ubuntu 24.04: write the profile into apparmor.d and load it with apparmor_parser -r', () => {
     expect(planAppArmorFix({ uid: 0, files: fakeFiles(UBUNTU_2404), unshare })).toEqual({
       kind: 'install',

@@ -18,6 +18,7 @@
 //
 // Everything here is pure, over HostFiles, so that the detection and the
 // exact text doctor prints are unit-tested on hosts without AppArmor.
+import fs from 'node:fs';
 import path from 'node:path';
 import { readSysctl, type HostFiles } from './host-files';
 
@@ -108,6 +109,35 @@ export interface FixContext {
   apparmorDir?: string;
   /** Where to look for apparmor_parser (defaults: /usr/sbin, /sbin). */
   parsers?: string[];
+  /** Owner and mode of a path, not following a link (default: lstat); undefined when it cannot be read. */
+  ownership?: (p: string) => { uid: number; mode: number } | undefined;
+}
+
+function lstatOwnership(p: string): { uid: number; mode: number } | undefined {
+  try {
+    const stat = fs.lstatSync(p);
+    return { uid: stat.uid, mode: stat.mode };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why root must not attach a profile to `unshare`, or undefined. The profile
+ * lets whoever runs that file make user namespaces, and the file was found
+ * through the caller's PATH (doctor tells users to keep it under sudo): so
+ * it, and every folder above it, must be root's and writable by root alone.
+ * A control character would end the profile's comment line and start a rule.
+ */
+function untrustedUnshare(unshare: string, ownership: NonNullable<FixContext['ownership']>): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(unshare) || !path.isAbsolute(unshare)) return `its path ${JSON.stringify(unshare)} is not a plain absolute path`;
+  for (let p = unshare; ; p = path.dirname(p)) {
+    const owner = ownership(p);
+    if (owner === undefined) return `${p} cannot be read`;
+    if (owner.uid !== 0) return `${p} belongs to uid ${owner.uid}, not to root`;
+    if ((owner.mode & 0o022) !== 0) return `${p} is writable by others than root (mode ${(owner.mode & 0o7777).toString(8)})`;
+    if (p === '/') return undefined;
+  }
 }
 
 /** Other profiles in apparmor.d that attach to the same path: two profiles for one path conflict, and the kernel may then attach neither. */
@@ -144,6 +174,10 @@ export function planAppArmorFix(context: FixContext): AppArmorFix {
   const parser = (context.parsers ?? PARSERS).find((candidate) => files.exists(candidate));
   if (parser === undefined) {
     return { kind: 'refuse', reason: 'apparmor_parser is not installed (Debian/Ubuntu: apt-get install apparmor), so no profile can be loaded' };
+  }
+  const untrusted = untrustedUnshare(unshare, context.ownership ?? lstatOwnership);
+  if (untrusted !== undefined) {
+    return { kind: 'refuse', reason: `the profile would let anyone who runs ${JSON.stringify(unshare)} make user namespaces, and ${untrusted}: install util-linux's unshare where only root can change it (apt-get install util-linux puts it in /usr/bin), and put it first in the PATH --fix runs with` };
   }
   const conflicts = conflictingProfiles(files, dir, unshare);
   if (conflicts.length > 0) {
