@@ -35,6 +35,7 @@ const MUST_PASS = [
   '13-snapshot-symlinks.test.js',
   '15-capability-xattr.test.js',
   '16-kernel-surface.test.js',
+  '17-platform-threads.test.js',
   '99-healthy.test.js',
 ];
 /** Files that end their own test process: each must be a clear failure of that file alone. */

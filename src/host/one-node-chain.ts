@@ -154,7 +154,6 @@ function innerUnshareFlags(request: Pick<LaunchRequest, 'spec'>): string[] {
   const { spec } = request;
   return [
     '--user', '--map-current-user', '--keep-caps', '--mount', '--ipc',
-    ...(spec.network === 'none' ? ['--net'] : []),
     ...(spec.hostname !== undefined ? ['--uts'] : []),
     '--propagation', 'unchanged',
   ];
@@ -172,35 +171,39 @@ function innerUnshareFlags(request: Pick<LaunchRequest, 'spec'>): string[] {
 const PID1_SCRIPT = '{ printf %s "$1" >/proc/sys/kernel/ns_last_pid; } 2>/dev/null; shift; "$@"; exit $?';
 
 /**
- * The capabilities the test's Node is born without. Node's platform threads
- * keep what the process was born with after the main thread drops its own,
- * and seccomp cannot see every use of a capability: born with these, they
- * could write a file capability on the host (setfcap), or open a hidden
- * folder by a forged file handle (dac_read_search). The setup needs every
- * other: overlayfs copies up with the credentials of whoever mounted it
- * (chown, fowner, dac_override), besides the mounts themselves (sys_admin),
- * the loopback (net_admin), a user namespace sysctl (sys_resource) and the
- * lock-down's bounding-set drop (setpcap). Taken out of the bounding,
- * inheritable and ambient sets, so that a uid other than 0 inside, which
- * keeps its capabilities across exec only as ambient ones, loses them too.
+ * The only capabilities the test's Node is born with: what building the
+ * sandbox needs. Node's platform threads exist before any JavaScript runs,
+ * and keep what the process was born with after the main thread drops its
+ * own; test code can run on them (a signal handler it installs runs on the
+ * thread a tgkill aims at, and a fork there starts a process with them). So
+ * they get nothing the setup does not use: the mounts and the hostname
+ * (sys_admin), overlayfs's copy-up, which uses the credentials of whoever
+ * mounted it (chown, fowner, fsetid, dac_override), the loopback (net_admin,
+ * in a network namespace the platform threads are not in: see enterSandbox),
+ * a user namespace sysctl (sys_resource) and the lock-down's bounding-set
+ * drop (setpcap). Not setfcap (a file capability on the host), not
+ * dac_read_search (a file by a forged handle), nor ptrace, kill, setuid,
+ * net_raw and the rest. Kept in the bounding, inheritable and ambient sets
+ * alone, so that a uid other than 0 inside, which keeps capabilities across
+ * exec only as ambient ones, has exactly these.
  */
-export const NEVER_NEEDED_CAPABILITIES = ['setfcap', 'dac_read_search'] as const;
+export const SETUP_CAPABILITIES = ['sys_admin', 'chown', 'fowner', 'fsetid', 'dac_override', 'net_admin', 'sys_resource', 'setpcap'] as const;
 
-function withoutNeverNeeded(tools: Pick<LaunchRequest['tools'], 'setpriv'>): string[] {
-  const drop = NEVER_NEEDED_CAPABILITIES.map((cap) => `-${cap}`).join(',');
-  return [tools.setpriv, `--bounding-set=${drop}`, `--inh-caps=${drop}`, `--ambient-caps=${drop}`, '--'];
+function withSetupCapabilitiesOnly(tools: Pick<LaunchRequest['tools'], 'setpriv'>): string[] {
+  const only = ['-all', ...SETUP_CAPABILITIES.map((cap) => `+${cap}`)].join(',');
+  return [tools.setpriv, `--bounding-set=${only}`, `--inh-caps=${only}`, `--ambient-caps=${only}`, '--'];
 }
 
 export function oneNodeArgv(request: Pick<LaunchRequest, 'tools' | 'spec' | 'command'>, node: string, randomPid = crypto.randomInt(1000, 60000)): string[] {
   const { tools, spec } = request;
   const outer = [
     tools.unshare, '--user', spec.uid === 'root' ? '--map-root-user' : '--map-current-user', '--keep-caps',
-    '--mount', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'unchanged', '--',
+    '--mount', '--pid', ...(spec.network === 'none' ? ['--net'] : []), '--fork', '--kill-child', '--mount-proc', '--propagation', 'unchanged', '--',
   ];
   const pid1 = [tools.sh, '-c', PID1_SCRIPT, 'mount-sandbox', String(randomPid)];
   const [, ...args] = request.command;
   return [
     tools.setpriv, '--pdeathsig', 'KILL', '--', ...outer, ...pid1,
-    tools.unshare, ...innerUnshareFlags(request), '--', ...withoutNeverNeeded(tools), node, '--require', ONE_NODE_PRELOAD, ...args,
+    tools.unshare, ...innerUnshareFlags(request), '--', ...withSetupCapabilitiesOnly(tools), node, '--require', ONE_NODE_PRELOAD, ...args,
   ];
 }

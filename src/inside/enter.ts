@@ -82,7 +82,14 @@ export function enterSandbox({ sys, buildRoot, ties }: Native, config: InitConfi
   const mountStart = performance.now();
   const { overlays, steps } = buildRoot(spec, { proc: config.chain === 'one-node' ? 'inherited' : 'mount', pinned });
   const mountMs = performance.now() - mountStart;
-  if (spec.network === 'none') sys.bringUpLoopback();
+  if (spec.network === 'none') {
+    // One-Node chain: Node's platform threads exist already and keep every capability the process was
+    // born with, and test code can run on them (a signal handler aimed at one). They stay in the empty
+    // network namespace pid 1's user namespace owns, where they hold nothing; the main thread, and so
+    // every thread and process made later, moves to a new one of its own.
+    if (config.chain === 'one-node') sys.unshareNetwork();
+    sys.bringUpLoopback();
+  }
   if (spec.hostname !== undefined) sys.sethostname(spec.hostname);
   try {
     process.chdir(spec.cwd);

@@ -131,7 +131,7 @@ const SETXATTRAT = 463;
  * in a user namespace it makes itself, whose uid 0 the kernel then lets it
  * map to host root without CAP_SETFCAP. In the one-Node chain Node's
  * platform threads held it until Node was born without it
- * (NEVER_NEEDED_CAPABILITIES): this rule is the second wall there. Seccomp
+ * (SETUP_CAPABILITIES): this rule is the second wall there. Seccomp
  * cannot read the attribute's name, so an attribute of one of these sizes is
  * refused whatever its name; with any other size no capability can be
  * written.

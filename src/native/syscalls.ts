@@ -99,6 +99,7 @@ const c = {
   unlockpt: libc.func('int unlockpt(int fd)'),
   ptsnameR: libc.func('int ptsname_r(int fd, _Out_ uint8_t *buf, size_t buflen)'),
   capset: libc.func('int capset(mount_sandbox_cap_header *header, mount_sandbox_cap_data_v3 *data)'),
+  unshare: libc.func('int unshare(int flags)'),
   seccompFilter: libc.func('long syscall(long nr, unsigned int op, unsigned int flags, const mount_sandbox_sock_fprog *prog)'),
 };
 
@@ -241,6 +242,16 @@ const RLIMIT_NPROC = 6;
 /** Caps the number of tasks (processes and threads) of this uid; inherited across fork and exec. */
 export function limitProcesses(max: number): void {
   check(c.setrlimit(RLIMIT_NPROC, { cur: max, max }), 'setrlimit', ['RLIMIT_NPROC', max]);
+}
+
+const CLONE_NEWNET = 0x40000000;
+
+/**
+ * A new network namespace for the calling thread alone (a multithreaded
+ * process moves only the caller), owned by this thread's user namespace.
+ */
+export function unshareNetwork(): void {
+  check(c.unshare(CLONE_NEWNET), 'unshare', ['CLONE_NEWNET']);
 }
 
 export function bringUpLoopback(): void {
