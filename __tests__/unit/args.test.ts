@@ -144,6 +144,12 @@ describe('parseRunArgs: usage errors', () => {
   });
 });
 
+test('a bind whose source has a colon: the hint names the form that can carry it', () => {
+  const error = configErrorOf(() => parseRunArgs(['--bind', '/a:b:/mnt', '--', 'x'], CWD));
+  expect(error.message).toContain('the destination must be absolute, got "b:/mnt"');
+  expect(error.hint).toBe('a path with ":" in it cannot be written as SRC:DST; give it as --config-json \'{"binds": [{"source": "...", "target": "...", "writable": true}]}\'');
+});
+
 describe('parseCli', () => {
   test.each<[string[], string]>([
     [[], 'help'],

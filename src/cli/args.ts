@@ -49,7 +49,10 @@ function parseBind(option: string, value: string, cwd: string): MountOp {
   const origin = `${option} ${value}`;
   const [source, dest] = splitPair(value);
   if (source === '') throw configError(origin, 'expected SRC[:DST] with a non-empty SRC');
-  if (dest !== undefined && !path.isAbsolute(dest)) throw configError(origin, `the destination must be absolute, got ${JSON.stringify(dest)}`);
+  if (dest !== undefined && !path.isAbsolute(dest)) {
+    throw configError(origin, `the destination must be absolute, got ${JSON.stringify(dest)}`,
+      `a path with ":" in it cannot be written as SRC:DST; give it as --config-json '{"binds": [{"source": "...", "target": "..."${option === '--bind' ? ', "writable": true' : ''}}]}'`);
+  }
   const src = absolute(source, cwd);
   return { type: option === '--bind' ? 'bind' : 'ro-bind', source: src, dest: dest ?? src, role: 'user', origin };
 }

@@ -120,6 +120,9 @@ function splitPair(value: string): [string, string | undefined] {
 export function checkBind(raw: unknown, at: string, ctx: RuleContext): CheckedBind {
   if (typeof raw === 'string') {
     const [source, target] = splitPair(raw);
+    if (target !== undefined && !path.isAbsolute(target)) {
+      throw configError(`${at}.target`, `expected an absolute path inside the sandbox after the first ":", got ${JSON.stringify(target)}`, 'a path with ":" in it cannot be written as "SRC:DST"; use the object form {source, target}');
+    }
     return checkBind({ source, ...(target !== undefined ? { target } : {}) }, at, ctx);
   }
   if (!isPlainObject(raw)) throw configError(at, `expected "SRC[:DST]" or {source, target?, writable?}, got ${show(raw)}`);
