@@ -65,6 +65,8 @@ describe.each(USERS)('faults as %s', (user: User) => {
     const setup = fileResult(run.results, 'setup-fails.test.js');
     expect(setup.status).toBe('failed');
     expect(setup.message).toMatch(/sandbox setup failed: tmpfs \/usr\/no-such-dir-for-a-tmpfs .*cannot create the mount point \/usr\/no-such-dir-for-a-tmpfs: EROFS/);
+    // The message says it all: no frames of the runner's own code under it.
+    expect(setup.message).not.toMatch(/sandboxed-file\.js|\n\s+at /);
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
 
     expect(mountPoints().filter((m) => !mountsBefore.includes(m) && m.startsWith(dir))).toEqual([]);

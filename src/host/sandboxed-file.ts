@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { debug, debugEnabled } from '../shared/debug';
-import { formatError, SandboxError } from '../shared/errors';
+import { formatError, isSandboxError, SandboxError } from '../shared/errors';
 import { SandboxProcess, type ExitStatus, type SetupReport } from './launcher';
 import { CHANNEL_FD, type Tools } from '../shared/sandbox-protocol';
 import type { HostView } from './defaults';
@@ -376,7 +376,12 @@ export class SandboxedFile {
     }
     if (outcome?.type === 'failure') throw new FileFailure(this.#guard.failure(outcome.error));
     if (this.#exit instanceof Error) throw this.#exit;
-    if (report instanceof Error) throw new FileFailure(toSerializableError(new Error(formatError(report))));
+    if (report instanceof Error) {
+      // A setup or host failure names the step, the syscall and the fix: the runner's own frames would only bury it.
+      // Our own bug keeps its stack, for the report.
+      if (isSandboxError(report) && report.kind !== 'internal') throw FileFailure.of(formatError(report));
+      throw new FileFailure(toSerializableError(new Error(formatError(report))));
+    }
     if (this.#exit === undefined) throw new SandboxError('internal', `${this.#test.path} ended in state "${state}" without an exit status`);
     throw new FileFailure(describeExit(this.#exit, this.#output, endedIn));
   }
