@@ -27,7 +27,7 @@ describe.each(USERS)('README recipes as %s', (user: User) => {
     expect(run.code).toBe(0);
     expect(fs.existsSync('/etc/myapp')).toBe(false);
     expect(fs.readFileSync('/etc/hosts', 'utf8')).toBe(hosts);
-    const notice = /mount-sandbox: testEnvironmentOptions\.sandbox\.fixtures\["\/etc"\]: \/etc belongs to uid 0, not to you \(uid 65534\)[^\n]*, so \/etc is a copy, without the \d+ entries you cannot read: [^\n]*\/etc\/shadow[,.][^\n]*They do not exist inside\. If a test needs them, run it as their owner/;
+    const notice = /mount-sandbox: testEnvironmentOptions\.sandbox\.fixtures\["\/etc"\]: \/etc belongs to uid 0, not to you \(uid 65534\)[^\n]*, so \/etc is a copy, without \d+ entries it could not copy: [^\n]*"\/etc\/shadow" \(EACCES\)[,.][^\n]*They do not exist inside\. If a test needs them, run it as the owner of what it cannot read/;
     if (user === 'root') {
       // Root owns /etc: a real overlay, nothing left out.
       expect(run.stderr).not.toMatch(/is a copy/);

@@ -86,7 +86,7 @@ function copyEntry(source: string, dest: string, rel: string, skipped: CopyRepor
     return;
   }
   if (!stat.isFile()) {
-    skipped.push({ path: rel, reason: 'not a file, folder or symlink' });
+    skipped.push({ path: rel, reason: stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'not a file, folder or symlink' });
     return;
   }
   try {
@@ -131,9 +131,10 @@ export function copyInstead(op: OverlayOp, source: string, dest: string, staging
   }
   if (report.skipped.length === 0) return;
   const why = refusal instanceof Error ? refusal.message : 'overlayfs was refused';
-  const names = report.skipped.map((entry) => path.join(op.source, entry.path));
+  // Each with its reason: EACCES for what the caller cannot read, another kind for FIFOs and sockets, which a copy cannot carry.
+  const names = report.skipped.map((entry) => `${JSON.stringify(path.join(op.source, entry.path))} (${entry.reason})`);
   const shown = names.length > 20 ? [...names.slice(0, 20), `and ${names.length - 20} more`] : names;
   // Printed before the command runs; under Jest the runner passes it on with the file's output.
-  fs.writeSync(2, `mount-sandbox: ${op.origin ?? describeOp(op)}: ${why}, so ${op.dest} is a copy, without the ${names.length} entries you cannot read: ${shown.join(', ')}. `
-    + `They do not exist inside. If a test needs them, run it as their owner, or point the fixture at a folder with readable copies.\n`);
+  fs.writeSync(2, `mount-sandbox: ${op.origin ?? describeOp(op)}: ${why}, so ${op.dest} is a copy, without ${names.length} ${names.length === 1 ? 'entry' : 'entries'} it could not copy: ${shown.join(', ')}. `
+    + `They do not exist inside. If a test needs them, run it as the owner of what it cannot read, or point the fixture at a folder with readable copies of plain files.\n`);
 }
