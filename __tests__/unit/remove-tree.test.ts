@@ -5,7 +5,7 @@
 // folder for a link to a host folder, atomically (renameat2 with
 // RENAME_EXCHANGE, through koffi), as fast as it can. Removing by path, as
 // fs.rmSync does, then deleted files of the host folder.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +67,23 @@ test('removes a deep tree of folders closed to their owner, and links without fo
   removeTree(dir);
   expect(fs.existsSync(dir)).toBe(false);
   expect(fs.readdirSync(victim)).toHaveLength(50);
+});
+
+test('a nested folder closed to writes (as the sandbox may leave one) still moves up and goes, as any user', async () => {
+  // The scratch folder's parent is the runner's own, as mount-sandbox-snapshots is.
+  const parent = scratch('nobodys');
+  fs.chownSync(parent, 65534, 65534);
+  const dir = path.join(parent, 'closed');
+  fs.mkdirSync(path.join(dir, 'a', 'b', 'c'), { recursive: true });
+  fs.chmodSync(path.join(dir, 'a', 'b'), 0o555);
+  fs.chmodSync(dir, 0o777);
+  for (const p of [path.join(dir, 'a'), path.join(dir, 'a', 'b'), path.join(dir, 'a', 'b', 'c')]) fs.chownSync(p, 65534, 65534);
+  fs.chownSync(dir, 65534, 65534);
+  fs.chmodSync(root, 0o755);
+  // As nobody, whom no capability lets write a folder closed to writes: the runner's own user in CI is root.
+  const removal = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', `require(${JSON.stringify(require.resolve('../../dist/host/snapshot-scratch'))}).removeTree(${JSON.stringify(dir)})`], { encoding: 'utf8' });
+  expect(removal.stderr).toBe('');
+  expect(fs.existsSync(dir)).toBe(false);
 });
 
 test('a missing folder is nothing to do', () => {

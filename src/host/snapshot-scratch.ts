@@ -132,7 +132,12 @@ export function removeTree(dir: string): void {
               unlinkUnlessGone(`${at}/${child}`);
               continue;
             }
-            fs.closeSync(sub);
+            try {
+              // rename() of a folder rewrites its "..": it must be writable, and the sandbox may have closed it.
+              fs.chmodSync(`/proc/self/fd/${sub}`, 0o700);
+            } finally {
+              fs.closeSync(sub);
+            }
             // Up to the top, under a name of ours: emptied on a later pass, never reached through a path below.
             fs.renameSync(`${at}/${child}`, `${topAt}/.removing-${tag}-${moved++}`);
           }
