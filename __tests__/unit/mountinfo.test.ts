@@ -124,8 +124,23 @@ describe('mountsAtOrBelow', () => {
       '31 30 0:5 / /work/main/cache rw,nosuid,nodev - tmpfs tmpfs rw',
     ].join('\n'));
     expect(mountsAtOrBelow(stacked, '/work/main').map((e) => e.mountId)).toEqual([30, 31]);
-    expect(mountsAtOrBelow(stacked, '/work/main/node_modules').map((e) => e.mountId)).toEqual([20]);
+    // 20 sits under 30, which was mounted over its parent later: the path leads into 30, where nothing is mounted at node_modules.
+    expect(mountsAtOrBelow(stacked, '/work/main/node_modules').map((e) => e.mountId)).toEqual([]);
     expect(mountsAtOrBelow(stacked, '/nowhere')).toEqual([]);
+  });
+
+  test('mounts that a later mount on a shorter path covers are not on the way, however long their prefix', () => {
+    const covered = parseMountInfo([
+      '1 0 0:1 / / rw - tmpfs tmpfs rw',
+      '2 1 0:2 / /mnt/a/b rw - tmpfs tmpfs rw',
+      '3 2 0:3 / /mnt/a/b/c/d rw - tmpfs tmpfs rw',
+      '4 1 0:4 / /mnt/a ro - tmpfs tmpfs rw',
+      '5 4 0:5 / /mnt/a/x rw - tmpfs tmpfs rw',
+    ].join('\n'));
+    // /mnt/a/b/c is a plain folder of 4 now: 2 and 3 are out of reach, so nothing below it is remounted.
+    expect(mountsAtOrBelow(covered, '/mnt/a/b/c')).toEqual([]);
+    expect(mountsAtOrBelow(covered, '/mnt/a').map((e) => e.mountId)).toEqual([4, 5]);
+    expect(mountsAtOrBelow(covered, '/mnt').map((e) => e.mountId)).toEqual([4, 5]);
   });
 
   test('a path that is no mount point: the mounts below it, in the mount that holds it', () => {

@@ -46,14 +46,36 @@ export function parseMountInfo(text: string): MountInfoEntry[] {
   return entries;
 }
 
-/** The topmost mount whose mount point is the longest prefix of `p`. */
+function isAtOrUnder(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
+/**
+ * The mount that `p` is on, as the kernel resolves the path: from the root
+ * mount, component by component, into the latest child mounted at each
+ * prefix (a mount stacked on another is its child). A mount at a longer
+ * prefix that a later mount on a shorter one covers is not on the way.
+ */
 export function mountHolding(entries: readonly MountInfoEntry[], p: string): MountInfoEntry | undefined {
-  let best: MountInfoEntry | undefined;
+  const ids = new Set(entries.map((entry) => entry.mountId));
+  const children = new Map<number, MountInfoEntry[]>();
   for (const entry of entries) {
-    const prefix = entry.mountPoint === '/' ? '/' : `${entry.mountPoint}/`;
-    if ((p === entry.mountPoint || p.startsWith(prefix)) && (best === undefined || entry.mountPoint.length >= best.mountPoint.length)) best = entry;
+    if (entry.mountId === entry.parentId || !ids.has(entry.parentId)) continue;
+    const list = children.get(entry.parentId) ?? [];
+    list.push(entry);
+    children.set(entry.parentId, list);
   }
-  return best;
+  let current = entries.filter((entry) => entry.mountPoint === '/' && (entry.mountId === entry.parentId || !ids.has(entry.parentId))).pop();
+  if (current === undefined) return undefined;
+  const prefixes = ['/', ...p.split('/').filter(Boolean).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)];
+  for (const prefix of prefixes) {
+    for (;;) {
+      const onTop: MountInfoEntry | undefined = (children.get(current.mountId) ?? []).filter((child) => child.mountPoint === prefix).pop();
+      if (onTop === undefined) break;
+      current = onTop;
+    }
+  }
+  return current;
 }
 
 /**
@@ -68,7 +90,7 @@ export function mountHolding(entries: readonly MountInfoEntry[], p: string): Mou
  */
 export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string): MountInfoEntry[] {
   const path = at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at;
-  const start = entries.filter((entry) => entry.mountPoint === path).pop() ?? mountHolding(entries, path);
+  const start = mountHolding(entries, path);
   if (start === undefined) return [];
   const children = new Map<number, MountInfoEntry[]>();
   for (const entry of entries) {
@@ -77,11 +99,15 @@ export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string):
     list.push(entry);
     children.set(entry.parentId, list);
   }
-  // The topmost mount at each point below, as the kernel resolves paths.
+  // The topmost mount at each point below, as the kernel resolves paths: a
+  // child that a later child of the same mount covers (on its path or above it) is out of reach.
   const byPoint = new Map<string, MountInfoEntry>();
   const visit = (entry: MountInfoEntry): void => {
     byPoint.set(entry.mountPoint, entry);
-    for (const child of children.get(entry.mountId) ?? []) visit(child);
+    const list = children.get(entry.mountId) ?? [];
+    list.forEach((child, i) => {
+      if (!list.slice(i + 1).some((later) => isAtOrUnder(child.mountPoint, later.mountPoint))) visit(child);
+    });
   };
   visit(start);
   const prefix = path === '/' ? '/' : `${path}/`;
