@@ -143,6 +143,17 @@ describe('mountsAtOrBelow', () => {
     expect(mountsAtOrBelow(covered, '/mnt').map((e) => e.mountId)).toEqual([4, 5]);
   });
 
+  test('a part of the table (the host\'s mounts under /oldroot, as the setup keeps them): its top mount is where the walk starts', () => {
+    const host = parseMountInfo([
+      '50 40 254:0 / /oldroot rw - ext4 /dev/vda rw',
+      '51 50 0:6 / /oldroot/etc/hosts rw - ext4 /dev/vda rw',
+      '52 50 0:7 / /oldroot/work rw - tmpfs tmpfs rw',
+    ].join('\n'));
+    expect(mountsAtOrBelow(host, '/oldroot/etc').map((e) => e.mountId)).toEqual([51]);
+    expect(mountsAtOrBelow(host, '/oldroot/work/p')).toEqual([]);
+    expect(mountsAtOrBelow(host, '/elsewhere')).toEqual([]);
+  });
+
   test('a path that is no mount point: the mounts below it, in the mount that holds it', () => {
     // As in a Docker container: /etc is a folder of the root, /etc/hosts a file bound onto it.
     const docker = parseMountInfo([

@@ -65,9 +65,14 @@ export function mountHolding(entries: readonly MountInfoEntry[], p: string): Mou
     list.push(entry);
     children.set(entry.parentId, list);
   }
-  let current = entries.filter((entry) => entry.mountPoint === '/' && (entry.mountId === entry.parentId || !ids.has(entry.parentId))).pop();
+  // The top of the tree given: the root mount, or (for a part of the table, the host's under /oldroot) its top mount.
+  let current: MountInfoEntry | undefined;
+  for (const entry of entries) {
+    const top = entry.mountId === entry.parentId || !ids.has(entry.parentId);
+    if (top && isAtOrUnder(p, entry.mountPoint) && (current === undefined || entry.mountPoint.length >= current.mountPoint.length)) current = entry;
+  }
   if (current === undefined) return undefined;
-  const prefixes = ['/', ...p.split('/').filter(Boolean).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)];
+  const prefixes = ['/', ...p.split('/').filter(Boolean).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)].filter((prefix) => isAtOrUnder(prefix, (current as MountInfoEntry).mountPoint));
   for (const prefix of prefixes) {
     for (;;) {
       const onTop: MountInfoEntry | undefined = (children.get(current.mountId) ?? []).filter((child) => child.mountPoint === prefix).pop();
@@ -102,7 +107,10 @@ export function mountsAtOrBelow(entries: readonly MountInfoEntry[], at: string):
   // The topmost mount at each point below, as the kernel resolves paths: a
   // child that a later child of the same mount covers (on its path or above it) is out of reach.
   const byPoint = new Map<string, MountInfoEntry>();
+  const seen = new Set<number>();
   const visit = (entry: MountInfoEntry): void => {
+    if (seen.has(entry.mountId)) return;
+    seen.add(entry.mountId);
     byPoint.set(entry.mountPoint, entry);
     const list = children.get(entry.mountId) ?? [];
     list.forEach((child, i) => {
