@@ -111,6 +111,16 @@ describe.each(USERS)('the runner\'s channel as %s', (user: User) => {
     expect(Object.fromEntries(Object.entries(outcomes(jest.results)).filter(([name]) => name.startsWith('healthy')))).toEqual(HEALTHY);
   }, RUN_TIMEOUT);
 
+  test('a forged failure whose stack is a long run of blank lines is cut before Jest\'s process formats it: the file fails with it, the healthy one passes', async () => {
+    const { jest } = await run(user, ['blank-lines.test.js', 'healthy.test.js']);
+    expect(jest.signal).toBeNull();
+    expect(jest.code).toBe(1);
+    const file = fileResult(jest.results, 'blank-lines.test.js');
+    expect(file.status).toBe('failed');
+    expect(file.message).toMatch(/boom[\s\S]*more blank lines cut by mount-sandbox/);
+    expect(Object.fromEntries(Object.entries(outcomes(jest.results)).filter(([name]) => name.startsWith('healthy')))).toEqual(HEALTHY);
+  }, RUN_TIMEOUT);
+
   test('a forged result with numFailingTests: -1 fails its own file and cannot hide another file\'s real failure', async () => {
     const { jest } = await run(user, ['forged-count.test.js', 'really-fails.test.js', 'healthy.test.js']);
     expect(jest.signal).toBeNull();

@@ -1,7 +1,7 @@
 // The bounds on text from a sandbox that Jest's process parses with regular
 // expressions, and why: the hostile line below costs stack-utils' frame
 // pattern time quadratic in its length.
-import { MAX_FAILURE_DETAILS, MAX_PARSED_LINE, MAX_PARSED_TEXT, ParsedTextBudget } from '../../src/host/parsed-text';
+import { MAX_BLANK_RUN, MAX_FAILURE_DETAILS, MAX_PARSED_LINE, MAX_PARSED_TEXT, ParsedTextBudget } from '../../src/host/parsed-text';
 
 const hostile = (reps: number): string => `    at ${'a (b'.repeat(reps)}`;
 
@@ -52,4 +52,22 @@ test('the run shares one budget across its files: once it is spent, every file g
   expect(new ParsedTextBudget(run).cut('b'.repeat(60))).toBe(`${'b'.repeat(40)} … [20 more characters cut by mount-sandbox]`);
   expect(new ParsedTextBudget(run).cut('c')).toBe(' … [1 more character cut by mount-sandbox]');
   expect(new ParsedTextBudget(run).details([{ a: 1 }], () => undefined)).toEqual([]);
+});
+
+test('a long run of blank lines is cut, since jest-message-util\'s lookahead spans it from every line break', () => {
+  const text = `boom${'\n '.repeat(100_000)}\n    at x (/proj/a.js:1:1)`;
+  const out = new ParsedTextBudget().cut(text).split('\n');
+  expect(out[0]).toBe('boom');
+  expect(out.slice(1, MAX_BLANK_RUN + 1).every((line) => line.trim() === '')).toBe(true);
+  expect(out[MAX_BLANK_RUN + 1]).toBe(`[${100_000 - MAX_BLANK_RUN} more blank lines cut by mount-sandbox]`);
+  expect(out[MAX_BLANK_RUN + 2]).toBe('    at x (/proj/a.js:1:1)');
+  // Fifty in a row are left as they are.
+  const fifty = `a${'\n'.repeat(50)}b`;
+  expect(new ParsedTextBudget().cut(fifty)).toBe(fifty);
+});
+
+test('text Jest does not keep (a console origin) counts against the file, not the run', () => {
+  const run = { left: 10 };
+  expect(new ParsedTextBudget(run).cut('x'.repeat(50), false)).toBe('x'.repeat(50));
+  expect(run.left).toBe(10);
 });

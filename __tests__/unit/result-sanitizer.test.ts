@@ -37,6 +37,7 @@ function context(overrides: Partial<SanitizeContext> = {}): SanitizeContext {
     trustStack: (text) => text.split('\n').filter((line) => !line.includes('/etc/')).join('\n'),
     boundText: (text) => text,
     boundDetails: (details) => details,
+    trustOrigin: (text) => text.split('\n').filter((line) => !line.includes('/etc/')).join('\n'),
     trustCoverage: () => ({}),
     ...overrides,
   };
@@ -100,7 +101,10 @@ describe('sanitizeTestResult', () => {
       testResults: [{ ...assertion('passed'), retryReasons: ['Error\n    at z (/etc/passwd:2:2)'] }],
       testExecError: { message: 'e', stack: 'at w (/etc/group:1:1)' },
       numPassingTests: 1,
-    }), context({ trustStack: (text, where) => { seen.push(where); return text.split('\n').filter((l) => !l.includes('/etc/')).join('\n'); } }));
+    }), context({
+      trustStack: (text, where) => { seen.push(where); return text.split('\n').filter((l) => !l.includes('/etc/')).join('\n'); },
+      trustOrigin: (text, where) => { seen.push(where); return text.split('\n').filter((l) => !l.includes('/etc/')).join('\n'); },
+    }));
     expect(out.console?.[0].origin).toBe('at y (/proj/a.js:1:1)');
     expect(out.testResults[0].retryReasons).toEqual(['Error']);
     expect(out.testExecError).toEqual({ message: 'e', stack: '', type: 'Error' });
@@ -117,6 +121,9 @@ describe('sanitizeTestResult', () => {
     expect(out.testResults[0].failureDetails).toEqual([]);
     expect(out.testResults[0].retryMessages).toEqual(['<three>']);
     expect(out.failureMessage).toBe('<four>');
+    // Titles too: Jest keeps and prints them.
+    expect(out.testResults[0].title).toBe('<failed>');
+    expect(out.testResults[0].fullName).toBe('<failed>');
   });
 
   test('console entries of unknown shape fail the file', () => {
@@ -143,10 +150,12 @@ describe('sanitizeError and sanitizeCaseResult', () => {
   });
 
   test('a case start keeps only Jest\'s fields, and refuses what is not one', () => {
-    expect(sanitizeCaseStart({ ancestorTitles: ['d'], fullName: 'd t', title: 't', mode: 'only', startedAt: 3, extra: '/etc/passwd' })).toEqual({ ancestorTitles: ['d'], fullName: 'd t', title: 't', mode: 'only', startedAt: 3 });
-    expect(sanitizeCaseStart({ ancestorTitles: [], fullName: 't', title: 't' })).toEqual({ ancestorTitles: [], fullName: 't', title: 't' });
-    expect(() => sanitizeCaseStart({ ancestorTitles: [], fullName: 't', title: 't', mode: 'evil' })).toThrow(/test-case-start\.mode/);
-    expect(() => sanitizeCaseStart({ ancestorTitles: [1], fullName: 't', title: 't' })).toThrow(UntrustedResult);
+    const same = (text: string): string => text;
+    expect(sanitizeCaseStart({ ancestorTitles: ['d'], fullName: 'd t', title: 't', mode: 'only', startedAt: 3, extra: '/etc/passwd' }, same)).toEqual({ ancestorTitles: ['d'], fullName: 'd t', title: 't', mode: 'only', startedAt: 3 });
+    expect(sanitizeCaseStart({ ancestorTitles: [], fullName: 't', title: 't' }, same)).toEqual({ ancestorTitles: [], fullName: 't', title: 't' });
+    expect(() => sanitizeCaseStart({ ancestorTitles: [], fullName: 't', title: 't', mode: 'evil' }, same)).toThrow(/test-case-start\.mode/);
+    expect(() => sanitizeCaseStart({ ancestorTitles: [1], fullName: 't', title: 't' }, same)).toThrow(UntrustedResult);
+    expect(sanitizeCaseStart({ ancestorTitles: ['d'], fullName: 'd t', title: 't' }, (text) => `<${text}>`)).toEqual({ ancestorTitles: ['<d>'], fullName: '<d t>', title: '<t>' });
   });
 
   test('a case result is checked like an assertion result', () => {

@@ -15,6 +15,13 @@
 
 /** Longer lines are cut: the worst line then costs milliseconds. */
 export const MAX_PARSED_LINE = 2000;
+/**
+ * More blank lines in a row are cut: jest-message-util's
+ * separateMessageFromStack looks ahead with `\n\s*at\s` from every line
+ * break, and `\s*` spans every blank line after it, so a run of them is
+ * quadratic too (200 KB of "\n " held Jest's process for a minute).
+ */
+export const MAX_BLANK_RUN = 50;
 /** What one file may send in all such text: the worst file then costs seconds. */
 export const MAX_PARSED_TEXT = 16 * 1024 ** 2;
 /** What all files of a run together may leave in Jest's process as such text. */
@@ -27,6 +34,11 @@ export interface RunBudget {
   left: number;
 }
 const RUN: RunBudget = { left: MAX_RUN_TEXT };
+
+/** A new run in the same process (watch mode, a second runCLI) starts with the whole budget again. */
+export function startRun(): void {
+  RUN.left = MAX_RUN_TEXT;
+}
 
 const cutNote = (dropped: number): string => ` … [${dropped} more character${dropped === 1 ? '' : 's'} cut by mount-sandbox]`;
 
@@ -41,14 +53,35 @@ export class ParsedTextBudget {
 
   #detailsLeft = MAX_FAILURE_DETAILS;
 
-  cut(text: string): string {
+  /** `kept`: Jest keeps this text to the end of the run, so it counts against the run's budget too (a console origin does not). */
+  cut(text: string, kept = true): string {
     let bounded = text;
-    const left = Math.min(this.#left, this.#run.left);
+    const left = kept ? Math.min(this.#left, this.#run.left) : this.#left;
     if (bounded.length > left) bounded = `${bounded.slice(0, left)}${cutNote(bounded.length - left)}`;
     this.#left = Math.max(0, this.#left - bounded.length);
-    this.#run.left = Math.max(0, this.#run.left - bounded.length);
-    if (!hasLongLine(bounded)) return bounded;
-    return bounded.split('\n').map((line) => (line.length > MAX_PARSED_LINE ? `${line.slice(0, MAX_PARSED_LINE)}${cutNote(line.length - MAX_PARSED_LINE)}` : line)).join('\n');
+    if (kept) this.#run.left = Math.max(0, this.#run.left - bounded.length);
+    if (!hasLongLine(bounded) && !/(?:\n[^\S\n]*){51}/.test(bounded)) return bounded;
+    const lines: string[] = [];
+    let blank = 0;
+    let cutBlank = 0;
+    const flush = (): void => {
+      if (cutBlank > 0) lines.push(`[${cutBlank} more blank line${cutBlank === 1 ? '' : 's'} cut by mount-sandbox]`);
+      cutBlank = 0;
+    };
+    for (const line of bounded.split('\n')) {
+      if (line.trim() === '') {
+        if (++blank > MAX_BLANK_RUN) {
+          cutBlank++;
+          continue;
+        }
+      } else {
+        blank = 0;
+        flush();
+      }
+      lines.push(line.length > MAX_PARSED_LINE ? `${line.slice(0, MAX_PARSED_LINE)}${cutNote(line.length - MAX_PARSED_LINE)}` : line);
+    }
+    flush();
+    return lines.join('\n');
   }
 
   /** An assertion's failureDetails while the file's budget lasts, else none: `dropped` says so. */

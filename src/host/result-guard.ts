@@ -55,7 +55,7 @@ export class ResultGuard {
   /** A test-case event's arguments, rebuilt for this file; throws UntrustedResult when they are not Jest's shape. */
   caseEvent<Name extends CaseEvent>(name: Name, info: unknown): TestEvents[Name] {
     const { testPath } = this.#options;
-    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, { trustStack: this.#stack, boundText: this.#bound, boundDetails: this.#details })] : [testPath, sanitizeCaseStart(info)]) as TestEvents[Name];
+    return (name === 'test-case-result' ? [testPath, sanitizeCaseResult(info, { trustStack: this.#stack, boundText: this.#bound, boundDetails: this.#details })] : [testPath, sanitizeCaseStart(info, this.#unkept)]) as TestEvents[Name];
   }
 
   /** The file's result as Jest may act on it, or a FileFailure saying what was wrong with it. */
@@ -68,6 +68,7 @@ export class ResultGuard {
         trustStack: this.#stack,
         boundText: this.#bound,
         boundDetails: this.#details,
+        trustOrigin: this.#origin,
         trustCoverage: (coverage, v8) => {
           if (coverage === undefined && v8 === undefined) return {};
           const sandboxCache = realpathOr(this.#options.sandboxCache);
@@ -98,6 +99,8 @@ export class ResultGuard {
 
   readonly #budget = new ParsedTextBudget();
   readonly #bound = (text: string): string => this.#budget.cut(text);
+  /** Text Jest prints and drops (a test-case-start's titles). */
+  readonly #unkept = (text: string): string => this.#budget.cut(text, false);
   #detailsDropped = false;
   readonly #details = (details: unknown[]): unknown[] => this.#budget.details(details, () => {
     if (this.#detailsDropped) return;
@@ -105,15 +108,18 @@ export class ResultGuard {
     this.#warn(`dropped failureDetails beyond ${MAX_FAILURE_DETAILS / 1024 ** 2} MiB (as JSON): Jest keeps them to the end of the run; the failure messages still say what failed`);
   });
 
-  readonly #stack = (text: string): string => {
-    const { text: kept, dropped } = trustStack(this.#budget.cut(text), this.#pathTrust());
+  readonly #stack = (text: string): string => this.#trusted(this.#budget.cut(text));
+  readonly #origin = (text: string): string => this.#trusted(this.#budget.cut(text, false));
+
+  #trusted(text: string): string {
+    const { text: kept, dropped } = trustStack(text, this.#pathTrust());
     for (const file of dropped) {
       if (this.#droppedFrames.has(file)) continue;
       this.#droppedFrames.add(file);
       this.#warn(`dropped a stack frame naming ${JSON.stringify(file)}: the host does not open files outside the project for a sandboxed file`);
     }
     return kept;
-  };
+  }
 
   #pathTrust(): PathTrust {
     const { config, hidden } = this.#options;

@@ -19,8 +19,10 @@ export interface SanitizeContext {
   displayName?: Config.DisplayName;
   /** Removes what the host must not open from text Jest parses as a stack, and bounds it (parsed-text.ts). */
   trustStack(text: string, where: string): string;
-  /** Bounds other text reporters may parse (failure messages), as parsed-text.ts says. */
+  /** Bounds other text reporters may parse or print (failure messages, titles), as parsed-text.ts says. */
   boundText(text: string): string;
+  /** trustStack for a console origin, which Jest drops once it is printed. */
+  trustOrigin(text: string, where: string): string;
   /** Bounds an assertion's failureDetails, which Jest keeps to the end of the run. */
   boundDetails(details: unknown[]): unknown[];
   /** Keeps only the coverage the host may act on. */
@@ -101,21 +103,21 @@ export function sanitizeAssertion(raw: unknown, where: string, text: Pick<Saniti
   if (!STATUSES.has(raw.status as AssertionResult['status'])) fail(`${where}.status`, raw.status, [...STATUSES].join(' | '));
   const retryReasons = raw.retryReasons === undefined ? undefined : strings(raw.retryReasons, `${where}.retryReasons`).map((reason, i) => trustStack(reason, `${where}.retryReasons[${i}]`));
   return defined({
-    ancestorTitles: strings(raw.ancestorTitles, `${where}.ancestorTitles`),
+    ancestorTitles: strings(raw.ancestorTitles, `${where}.ancestorTitles`).map(boundText),
     duration: optionalNumber(raw.duration, `${where}.duration`),
     startAt: optionalNumber(raw.startAt, `${where}.startAt`),
     failing: optionalBoolean(raw.failing, `${where}.failing`),
     // Details are plain data (the channel decodes JSON only); reporters print failureMessages, not these.
     failureDetails: raw.failureDetails === undefined ? [] : Array.isArray(raw.failureDetails) ? boundDetails(raw.failureDetails) : fail(`${where}.failureDetails`, raw.failureDetails, 'an array'),
     failureMessages: raw.failureMessages === undefined ? [] : strings(raw.failureMessages, `${where}.failureMessages`).map(boundText),
-    fullName: string(raw.fullName, `${where}.fullName`),
+    fullName: boundText(string(raw.fullName, `${where}.fullName`)),
     invocations: raw.invocations === undefined ? undefined : count(raw.invocations, `${where}.invocations`),
     location: location(raw.location, `${where}.location`),
     numPassingAsserts: raw.numPassingAsserts === undefined ? 0 : count(raw.numPassingAsserts, `${where}.numPassingAsserts`),
     retryMessages: raw.retryMessages === undefined ? undefined : strings(raw.retryMessages, `${where}.retryMessages`).map(boundText),
     retryReasons,
     status: raw.status as AssertionResult['status'],
-    title: string(raw.title, `${where}.title`),
+    title: boundText(string(raw.title, `${where}.title`)),
     wouldRun: optionalBoolean(raw.wouldRun, `${where}.wouldRun`),
   } as AssertionResult);
 }
@@ -130,15 +132,15 @@ type CaseStartInfo = TestEvents['test-case-start'][1];
 const MODES = new Set<unknown>([undefined, null, 'skip', 'only', 'todo']);
 
 /** A test-case-start event's info, rebuilt from the fields Jest defines (reporters print its titles). */
-export function sanitizeCaseStart(raw: unknown): CaseStartInfo {
+export function sanitizeCaseStart(raw: unknown, boundText: SanitizeContext['boundText']): CaseStartInfo {
   const where = 'test-case-start';
   if (!isPlain(raw)) fail(where, raw, 'a test case start info');
   if (!MODES.has(raw.mode)) fail(`${where}.mode`, raw.mode, 'skip | only | todo or nothing');
   return defined({
-    ancestorTitles: strings(raw.ancestorTitles, `${where}.ancestorTitles`),
-    fullName: string(raw.fullName, `${where}.fullName`),
+    ancestorTitles: strings(raw.ancestorTitles, `${where}.ancestorTitles`).map(boundText),
+    fullName: boundText(string(raw.fullName, `${where}.fullName`)),
     mode: (raw.mode ?? undefined) as CaseStartInfo['mode'],
-    title: string(raw.title, `${where}.title`),
+    title: boundText(string(raw.title, `${where}.title`)),
     startedAt: optionalNumber(raw.startedAt, `${where}.startedAt`),
   } as CaseStartInfo);
 }
@@ -155,14 +157,14 @@ export function countAssertions(assertions: readonly AssertionResult[]): Pick<Te
   return counts;
 }
 
-function snapshot(raw: unknown): TestResult['snapshot'] {
+function snapshot(raw: unknown, boundText: SanitizeContext['boundText']): TestResult['snapshot'] {
   if (!isPlain(raw)) fail('snapshot', raw, 'a snapshot summary');
   return {
     added: count(raw.added, 'snapshot.added'),
     fileDeleted: optionalBoolean(raw.fileDeleted, 'snapshot.fileDeleted') ?? false,
     matched: count(raw.matched, 'snapshot.matched'),
     unchecked: count(raw.unchecked, 'snapshot.unchecked'),
-    uncheckedKeys: raw.uncheckedKeys === undefined ? [] : strings(raw.uncheckedKeys, 'snapshot.uncheckedKeys'),
+    uncheckedKeys: raw.uncheckedKeys === undefined ? [] : strings(raw.uncheckedKeys, 'snapshot.uncheckedKeys').map(boundText),
     unmatched: count(raw.unmatched, 'snapshot.unmatched'),
     updated: count(raw.updated, 'snapshot.updated'),
   };
@@ -178,7 +180,7 @@ function perfStats(raw: unknown): TestResult['perfStats'] {
   return stats;
 }
 
-function consoleBuffer(raw: unknown, trustStack: SanitizeContext['trustStack']): TestResult['console'] {
+function consoleBuffer(raw: unknown, trustStack: SanitizeContext['trustOrigin']): TestResult['console'] {
   if (raw === undefined || raw === null) return undefined;
   if (!Array.isArray(raw)) fail('console', raw, 'an array of console entries');
   return raw.map((entry, i) => {
@@ -203,7 +205,7 @@ export function sanitizeTestResult(raw: unknown, ctx: SanitizeContext): TestResu
   const failureMessage = raw.failureMessage;
   return defined({
     ...counts,
-    console: consoleBuffer(raw.console, ctx.trustStack),
+    console: consoleBuffer(raw.console, ctx.trustOrigin),
     ...ctx.trustCoverage(raw.coverage, raw.v8Coverage),
     displayName: ctx.displayName,
     failing: optionalBoolean(raw.failing, 'failing'),
@@ -216,7 +218,7 @@ export function sanitizeTestResult(raw: unknown, ctx: SanitizeContext): TestResu
     perfStats: perfStats(raw.perfStats),
     // As jest-runner decides it.
     skipped: testCount === counts.numPendingTests,
-    snapshot: snapshot(raw.snapshot),
+    snapshot: snapshot(raw.snapshot, ctx.boundText),
     testExecError: raw.testExecError === undefined || raw.testExecError === null ? undefined : sanitizeError(raw.testExecError, 'testExecError', ctx.trustStack),
     testFilePath: ctx.testPath,
     testResults,

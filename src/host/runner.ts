@@ -8,6 +8,7 @@ import type { TestRunnerContext, TestRunnerOptions, TestWatcher, UnsubscribeFn }
 import fs from 'node:fs';
 import os from 'node:os';
 import { formatError } from '../shared/errors';
+import { startRun } from './parsed-text';
 import { detectHostSupport, type HostSupport } from './host-support';
 import { nodeModulesCachingHost } from './host-view';
 import { findTools } from './tools';
@@ -63,6 +64,8 @@ export default class MountSandboxRunner {
   }
 
   async runTests(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
+    // Jest calls this once per run, watch mode included: what earlier runs kept is theirs.
+    startRun();
     const sandboxed = tests.filter(isSandboxed);
     // Files that would run on the host only because a testEnvironment key overrides the preset's fail
     // here, before any of their code (setupFiles included) runs; see unsandboxed.ts.
