@@ -36,6 +36,7 @@ const MUST_PASS = [
   '15-capability-xattr.test.js',
   '16-kernel-surface.test.js',
   '17-platform-threads.test.js',
+  '18-platform-thread-ioctl.test.js',
   '99-healthy.test.js',
 ];
 /** Files that end their own test process: each must be a clear failure of that file alone. */

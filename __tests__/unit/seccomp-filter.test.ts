@@ -5,7 +5,7 @@
 // the e2e and security tests run the same program in the real one.
 import {
   AUDIT_ARCH, buildInitSeccompProgram, buildSeccompProgram, CAPABILITY_XATTR_SIZES, CLONE_NAMESPACE_FLAGS, decodeAction, DENIED, encodeProgram, MODE_CALLS,
-  PERSONALITIES_ALLOWED, SYSCALL_NUMBERS, X32_SYSCALL_BIT, XATTR_WRITES, type BpfInstruction, type FilterOptions, type SeccompAction, type SeccompArch, type SyscallName,
+  PERSONALITIES_ALLOWED, SOCKET_IOCTLS_ALLOWED, SYSCALL_NUMBERS, X32_SYSCALL_BIT, XATTR_WRITES, type BpfInstruction, type FilterOptions, type SeccompAction, type SeccompArch, type SyscallName,
 } from '../../src/native/seccomp-filter';
 
 interface SeccompData {
@@ -347,4 +347,43 @@ describe.each(FILTERS)('the %s filter: no personality that weakens ASLR or NX', 
 test('the numbers are the kernel\'s: personality 135, perf_event_open 298, userfaultfd 323 on x86_64; 92, 241, 282 on arm64', () => {
   const { x86_64: x, aarch64: a } = SYSCALL_NUMBERS;
   expect([x.personality, x.perf_event_open, x.userfaultfd, a.personality, a.perf_event_open, a.userfaultfd]).toEqual([135, 298, 323, 92, 241, 282]);
+});
+
+describe.each<SeccompArch>(['x86_64', 'aarch64'])('the one-Node filter on %s: no socket call that needs net_admin', (arch) => {
+  const ioctl = (request: bigint, build?: Build): SeccompAction => decide(arch, 'ioctl', { args: [3n, request, 0n], ...(build ? { build } : {}) });
+  const sockopt = (level: bigint, option: bigint, build?: Build): SeccompAction => decide(arch, 'setsockopt', { args: [3n, level, option, 0n, 4n], ...(build ? { build } : {}) });
+
+  test('socket ioctls that set something get EPERM: interface flags, MTU, address, routes, bridges, ethtool, device-private ones', () => {
+    for (const request of [0x8914n, 0x8922n, 0x8916n, 0x890bn, 0x890cn, 0x89a0n, 0x8946n, 0x89f0n, 0x89e5n, 0x8923n, 0x8931n]) {
+      expect([request.toString(16), ioctl(request)]).toEqual([request.toString(16), EPERM]);
+    }
+  });
+
+  test('socket ioctls that only read stay allowed, and so does every other ioctl (terminals, FIONREAD)', () => {
+    for (const request of SOCKET_IOCTLS_ALLOWED) expect([request.toString(16), ioctl(BigInt(request))]).toEqual([request.toString(16), ALLOW]);
+    for (const request of [0x5401n, 0x5413n, 0x541bn, 0x88ffn, 0x8a00n, 0x80108906n]) expect([request.toString(16), ioctl(request)]).toEqual([request.toString(16), ALLOW]);
+  });
+
+  test('the request is an unsigned int: high bits do not carry a set command past the rule', () => {
+    expect(ioctl((1n << 40n) | 0x8922n)).toEqual(EPERM);
+  });
+
+  test('iptables, arptables, ebtables, IPVS and TCP repair options get EPERM; ordinary options stay allowed', () => {
+    for (const [level, option] of [[0n, 64n], [0n, 65n], [0n, 96n], [0n, 97n], [0n, 128n], [0n, 129n], [0n, 1152n], [0n, 1167n], [41n, 64n], [41n, 65n], [6n, 19n]]) {
+      expect([level, option, sockopt(level, option)]).toEqual([level, option, EPERM]);
+    }
+    // IP_TOS, IP_TTL, IP_MULTICAST_LOOP, IPV6_V6ONLY, IPV6_TRANSPARENT's neighbours, SO_REUSEADDR, TCP_NODELAY, and the edges of each range.
+    for (const [level, option] of [[0n, 1n], [0n, 2n], [0n, 34n], [0n, 63n], [0n, 66n], [0n, 1151n], [0n, 1168n], [41n, 26n], [41n, 63n], [41n, 66n], [1n, 2n], [1n, 64n], [6n, 1n], [6n, 18n], [6n, 20n]]) {
+      expect([level, option, sockopt(level, option)]).toEqual([level, option, ALLOW]);
+    }
+  });
+
+  test('the init chain\'s filter leaves them alone: its command holds no capability at all', () => {
+    expect(ioctl(0x8922n, buildInitSeccompProgram)).toEqual(ALLOW);
+    expect(sockopt(0n, 64n, buildInitSeccompProgram)).toEqual(ALLOW);
+  });
+
+  test('the numbers are the kernel\'s', () => {
+    expect([SYSCALL_NUMBERS[arch].ioctl, SYSCALL_NUMBERS[arch].setsockopt]).toEqual(arch === 'x86_64' ? [16, 54] : [29, 208]);
+  });
 });

@@ -109,10 +109,40 @@ export const DENIED_IN_INIT_CHAIN: ReadonlyArray<readonly [name: SyscallName, wh
  */
 export const PERSONALITIES_ALLOWED: readonly number[] = [0x0, 0x0008, 0x0020000, 0x0020008, 0xffffffff];
 
+/**
+ * The network namespace of `network: 'none'` belongs to the user namespace
+ * of the test's Node, in which Node's platform threads hold net_admin (see
+ * SETUP_CAPABILITIES), and a socket's ioctls and options check the caller's
+ * capabilities against the socket's namespace, not the caller's: a socket
+ * the main thread opens, used from a hijacked platform thread, could set up
+ * interfaces, routes and bridges, or load iptables rules (x_tables, a long
+ * record of privilege escalations). Every such call needs net_admin, which
+ * no thread that runs test code has, so refusing them takes nothing from a
+ * test. Socket ioctls are 0x8900 to 0x89ff (<linux/sockios.h>); the ones
+ * that only read (and the owner ones) stay allowed.
+ */
+export const SOCKET_IOCTL_RANGE = [0x8900, 0x8a00] as const;
+export const SOCKET_IOCTLS_ALLOWED: readonly number[] = [
+  0x8901, 0x8902, 0x8903, 0x8904, 0x8905, 0x8906, 0x8907, // FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, SIOCATMARK, SIOCGSTAMP, SIOCGSTAMPNS
+  0x8910, 0x8912, 0x8913, 0x8915, 0x8917, 0x8919, 0x891b, 0x891d, 0x891f, 0x8921, // SIOCGIFNAME, CONF, FLAGS, ADDR, DSTADDR, BRDADDR, NETMASK, METRIC, MEM, MTU
+  0x8927, 0x8929, 0x8933, 0x8935, 0x8938, 0x8940, 0x8942, // SIOCGIFHWADDR, SLAVE, INDEX, PFLAGS, COUNT, SIOCGIFBR, SIOCGIFTXQLEN
+  0x8947, 0x8948, 0x8954, 0x8961, 0x8970, 0x8982, 0x89b1, // SIOCGMIIPHY, SIOCGMIIREG, SIOCGARP, SIOCGRARP, SIOCGIFMAP, SIOCGIFVLAN, SIOCGHWTSTAMP
+];
+/** setsockopt's netfilter and repair options, by level, each needing net_admin: [level, first, last]. */
+export const NET_ADMIN_SOCKOPTS: ReadonlyArray<readonly [level: number, first: number, last: number]> = [
+  [0, 64, 65], // SOL_IP: IPT_SO_SET_REPLACE, IPT_SO_SET_ADD_COUNTERS
+  [0, 96, 97], // ARPT_SO_SET_*
+  [0, 128, 129], // EBT_SO_SET_*
+  [0, 1152, 1167], // IP_VS_SO_SET_*
+  [41, 64, 65], // SOL_IPV6: IP6T_SO_SET_*
+  [6, 19, 19], // SOL_TCP: TCP_REPAIR
+];
+
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
   | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'open_by_handle_at' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
   | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'perf_event_open' | 'userfaultfd' | 'personality' | 'openat2'
+  | 'ioctl' | 'setsockopt'
   | XattrWriteName | ModeCallName;
 
 /** The calls that write an extended attribute from a value and its size (arguments 2 and 3). */
@@ -181,6 +211,7 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
     mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, open_by_handle_at: 304, unshare: 272, clone: 56, clone3: 435,
     keyctl: 250, add_key: 248, request_key: 249, bpf: 321, perf_event_open: 298, userfaultfd: 323, personality: 135, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
+    ioctl: 16, setsockopt: 54,
   },
   aarch64: {
     chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
@@ -188,6 +219,7 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
     mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, open_by_handle_at: 265, unshare: 97, clone: 220, clone3: 435,
     keyctl: 219, add_key: 217, request_key: 218, bpf: 280, perf_event_open: 241, userfaultfd: 282, personality: 92, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
+    ioctl: 29, setsockopt: 208,
   },
 };
 
@@ -258,6 +290,8 @@ interface Policy {
   namespaces: boolean;
   /** An extended attribute of a size a file capability can have gets EPERM, setxattrat ENOSYS. */
   capabilityXattrs: boolean;
+  /** Socket ioctls and options that need net_admin get EPERM (SOCKET_IOCTLS_ALLOWED, NET_ADMIN_SOCKOPTS). */
+  netAdmin: boolean;
 }
 
 /**
@@ -288,6 +322,7 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
     ...policy.denied.map(([name]) => ifEqual(nr[name], 'eperm')),
     ...(policy.namespaces ? [ifEqual(nr.clone3, 'enosys'), ifEqual(nr.clone, 'clone-flags'), ifEqual(nr.unshare, 'unshare-flags')] : []),
     ...(policy.capabilityXattrs ? [...XATTR_WRITES.map((name) => ifEqual(nr[name], 'xattr-size')), ifEqual(SETXATTRAT, 'enosys')] : []),
+    ...(policy.netAdmin ? [ifEqual(nr.ioctl, 'ioctl-request'), ifEqual(nr.setsockopt, 'sockopt-level')] : []),
     ...modeCalls.map((call) => ifEqual(nr[call.name], call.flagsArg !== undefined ? `${call.name}-flags` : `${call.name}-mode`)),
     ifEqual(nr.openat2, 'enosys'),
     ifEqual(nr.personality, 'personality'),
@@ -308,6 +343,7 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
         ret(SECCOMP_RET_ALLOW),
       ]
       : []),
+    ...(policy.netAdmin ? netAdminRules() : []),
     ...modeCalls.flatMap((call): Draft[] => [
       ...(call.flagsArg !== undefined
         ? [
@@ -330,14 +366,39 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
   return assemble(drafts);
 }
 
+/** The ioctl request and setsockopt level and option are ints: the kernel reads the low half only. */
+function netAdminRules(): Draft[] {
+  const levels = [...new Set(NET_ADMIN_SOCKOPTS.map(([level]) => level))];
+  return [
+    { ...load(argLow(1)), label: 'ioctl-request' },
+    { code: BPF_JMP_JGE_K, jt: 0, jf: 'allow', k: SOCKET_IOCTL_RANGE[0] },
+    { code: BPF_JMP_JGE_K, jt: 'allow', jf: 0, k: SOCKET_IOCTL_RANGE[1] },
+    ...SOCKET_IOCTLS_ALLOWED.map((request) => ifEqual(request, 'allow')),
+    ret(SECCOMP_RET_ERRNO | EPERM),
+    { ...load(argLow(1)), label: 'sockopt-level' },
+    ...levels.map((level) => ifEqual(level, `sockopt-${level}`)),
+    ret(SECCOMP_RET_ALLOW),
+    ...levels.flatMap((level): Draft[] => [
+      { ...load(argLow(2)), label: `sockopt-${level}` },
+      ...NET_ADMIN_SOCKOPTS.filter(([at]) => at === level).flatMap(([, first, last]): Draft[] => [
+        // first <= option <= last: jump past this range's EPERM unless both hold.
+        { code: BPF_JMP_JGE_K, jt: 0, jf: 2, k: first },
+        { code: BPF_JMP_JGE_K, jt: 1, jf: 0, k: last + 1 },
+        ret(SECCOMP_RET_ERRNO | EPERM),
+      ]),
+      ret(SECCOMP_RET_ALLOW),
+    ]),
+  ];
+}
+
 export interface FilterOptions {
   /** The uid Jest runs as on the host: as root (0), no file capability may be written (CAPABILITY_XATTR_SIZES). */
   hostUid: number;
 }
 
-/** The one-Node chain's filter: the whole denylist, the namespace rules and the mode rules. */
+/** The one-Node chain's filter: the whole denylist, the namespace, net_admin and mode rules. */
 export function buildSeccompProgram(arch: SeccompArch, options: FilterOptions): BpfInstruction[] {
-  return build(arch, { denied: DENIED, namespaces: true, capabilityXattrs: options.hostUid === 0 });
+  return build(arch, { denied: DENIED, namespaces: true, capabilityXattrs: options.hostUid === 0, netAdmin: true });
 }
 
 /**
@@ -346,7 +407,7 @@ export function buildSeccompProgram(arch: SeccompArch, options: FilterOptions): 
  * the kernel, and its commands may make namespaces of their own.
  */
 export function buildInitSeccompProgram(arch: SeccompArch, options: FilterOptions): BpfInstruction[] {
-  return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false, capabilityXattrs: options.hostUid === 0 });
+  return build(arch, { denied: DENIED_IN_INIT_CHAIN, namespaces: false, capabilityXattrs: options.hostUid === 0, netAdmin: false });
 }
 
 /** struct sock_filter[] as the kernel reads it: u16 code, u8 jt, u8 jf, u32 k, in this machine's byte order. */
