@@ -72,7 +72,18 @@ function readRegular(file: string): { data: Buffer; mode: number; uid: number; g
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) return undefined;
     if (stat.size > MAX_SNAPSHOT_BYTES) return 'too-big';
-    return { data: fs.readFileSync(fd), mode: stat.mode, uid: stat.uid, gid: stat.gid };
+    // Never more than the limit, whatever the file has grown to since the stat: another sandbox may hold its folder open.
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size + 1, 64 * 1024), MAX_SNAPSHOT_BYTES + 1 - length));
+      const read = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      chunks.push(chunk.subarray(0, read));
+      length += read;
+      if (length > MAX_SNAPSHOT_BYTES) return 'too-big';
+    }
+    return { data: Buffer.concat(chunks, length), mode: stat.mode, uid: stat.uid, gid: stat.gid };
   } finally {
     fs.closeSync(fd);
   }
