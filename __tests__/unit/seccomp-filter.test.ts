@@ -368,13 +368,25 @@ describe.each<SeccompArch>(['x86_64', 'aarch64'])('the one-Node filter on %s: no
     expect(ioctl((1n << 40n) | 0x8922n)).toEqual(EPERM);
   });
 
-  test('iptables, arptables, ebtables, IPVS and TCP repair options get EPERM; ordinary options stay allowed', () => {
-    for (const [level, option] of [[0n, 64n], [0n, 65n], [0n, 96n], [0n, 97n], [0n, 128n], [0n, 129n], [0n, 1152n], [0n, 1167n], [41n, 64n], [41n, 65n], [6n, 19n]]) {
+  test('iptables, arptables, ebtables, IPVS, xfrm policy, transparent proxy, SO_MARK and TCP repair options get EPERM; ordinary options stay allowed', () => {
+    for (const [level, option] of [[0n, 64n], [0n, 65n], [0n, 96n], [0n, 97n], [0n, 128n], [0n, 129n], [0n, 1152n], [0n, 1167n], [41n, 64n], [41n, 65n], [6n, 19n],
+      [1n, 36n], [0n, 16n], [0n, 17n], [0n, 19n], [41n, 34n], [41n, 35n], [41n, 75n]]) {
       expect([level, option, sockopt(level, option)]).toEqual([level, option, EPERM]);
     }
     // IP_TOS, IP_TTL, IP_MULTICAST_LOOP, IPV6_V6ONLY, IPV6_TRANSPARENT's neighbours, SO_REUSEADDR, TCP_NODELAY, and the edges of each range.
     for (const [level, option] of [[0n, 1n], [0n, 2n], [0n, 34n], [0n, 63n], [0n, 66n], [0n, 1151n], [0n, 1168n], [41n, 26n], [41n, 63n], [41n, 66n], [1n, 2n], [1n, 64n], [6n, 1n], [6n, 18n], [6n, 20n]]) {
       expect([level, option, sockopt(level, option)]).toEqual([level, option, ALLOW]);
+    }
+  });
+
+  test('reading iptables, arptables, ebtables and IPVS tables gets EPERM (it can also load modules); other reads stay allowed', () => {
+    const get = (level: bigint, option: bigint): SeccompAction => decide(arch, 'getsockopt', { args: [3n, level, option, 0n, 0n] });
+    for (const [level, option] of [[0n, 64n], [0n, 67n], [0n, 69n], [0n, 96n], [0n, 99n], [0n, 128n], [0n, 133n], [0n, 1152n], [0n, 1160n], [41n, 64n], [41n, 69n]]) {
+      expect([level, option, get(level, option)]).toEqual([level, option, EPERM]);
+    }
+    // SO_ERROR, SO_TYPE, IP_TOS, SO_ORIGINAL_DST (80), TCP_INFO, IPV6_V6ONLY, and the edges.
+    for (const [level, option] of [[1n, 4n], [1n, 3n], [0n, 1n], [0n, 80n], [0n, 63n], [0n, 70n], [0n, 1161n], [6n, 11n], [41n, 26n], [41n, 70n]]) {
+      expect([level, option, get(level, option)]).toEqual([level, option, ALLOW]);
     }
   });
 
@@ -384,6 +396,6 @@ describe.each<SeccompArch>(['x86_64', 'aarch64'])('the one-Node filter on %s: no
   });
 
   test('the numbers are the kernel\'s', () => {
-    expect([SYSCALL_NUMBERS[arch].ioctl, SYSCALL_NUMBERS[arch].setsockopt]).toEqual(arch === 'x86_64' ? [16, 54] : [29, 208]);
+    expect([SYSCALL_NUMBERS[arch].ioctl, SYSCALL_NUMBERS[arch].setsockopt, SYSCALL_NUMBERS[arch].getsockopt]).toEqual(arch === 'x86_64' ? [16, 54, 55] : [29, 208, 209]);
   });
 });

@@ -128,21 +128,34 @@ export const SOCKET_IOCTLS_ALLOWED: readonly number[] = [
   0x8927, 0x8929, 0x8933, 0x8935, 0x8938, 0x8940, 0x8942, // SIOCGIFHWADDR, SLAVE, INDEX, PFLAGS, COUNT, SIOCGIFBR, SIOCGIFTXQLEN
   0x8947, 0x8948, 0x8954, 0x8961, 0x8970, 0x8982, 0x89b1, // SIOCGMIIPHY, SIOCGMIIREG, SIOCGARP, SIOCGRARP, SIOCGIFMAP, SIOCGIFVLAN, SIOCGHWTSTAMP
 ];
-/** setsockopt's netfilter and repair options, by level, each needing net_admin: [level, first, last]. */
+/** setsockopt's options that need net_admin, by level: [level, first, last]. */
 export const NET_ADMIN_SOCKOPTS: ReadonlyArray<readonly [level: number, first: number, last: number]> = [
-  [0, 64, 65], // SOL_IP: IPT_SO_SET_REPLACE, IPT_SO_SET_ADD_COUNTERS
+  [1, 36, 36], // SOL_SOCKET: SO_MARK
+  [0, 16, 17], // SOL_IP: IP_IPSEC_POLICY, IP_XFRM_POLICY (xfrm policy parsing)
+  [0, 19, 19], // IP_TRANSPARENT
+  [0, 64, 65], // IPT_SO_SET_REPLACE, IPT_SO_SET_ADD_COUNTERS
   [0, 96, 97], // ARPT_SO_SET_*
   [0, 128, 129], // EBT_SO_SET_*
   [0, 1152, 1167], // IP_VS_SO_SET_*
-  [41, 64, 65], // SOL_IPV6: IP6T_SO_SET_*
+  [41, 34, 35], // SOL_IPV6: IPV6_IPSEC_POLICY, IPV6_XFRM_POLICY
+  [41, 64, 65], // IP6T_SO_SET_*
+  [41, 75, 75], // IPV6_TRANSPARENT
   [6, 19, 19], // SOL_TCP: TCP_REPAIR
+];
+/** getsockopt's options that need net_admin: the x_tables and IPVS reads (which can also load modules). */
+export const NET_ADMIN_GETSOCKOPTS: ReadonlyArray<readonly [level: number, first: number, last: number]> = [
+  [0, 64, 69], // IPT_SO_GET_INFO, _ENTRIES, _REVISION_MATCH, _REVISION_TARGET
+  [0, 96, 99], // ARPT_SO_GET_*
+  [0, 128, 133], // EBT_SO_GET_*
+  [0, 1152, 1160], // IP_VS_SO_GET_*
+  [41, 64, 69], // IP6T_SO_GET_*
 ];
 
 export type SyscallName =
   | 'mount' | 'umount2' | 'pivot_root' | 'chroot' | 'open_tree' | 'open_tree_attr' | 'move_mount' | 'fsopen' | 'fsconfig'
   | 'fsmount' | 'fspick' | 'mount_setattr' | 'setns' | 'open_by_handle_at' | 'unshare' | 'clone' | 'clone3' | 'io_uring_setup' | 'io_uring_enter'
   | 'io_uring_register' | 'keyctl' | 'add_key' | 'request_key' | 'bpf' | 'perf_event_open' | 'userfaultfd' | 'personality' | 'openat2'
-  | 'ioctl' | 'setsockopt'
+  | 'ioctl' | 'setsockopt' | 'getsockopt'
   | XattrWriteName | ModeCallName;
 
 /** The calls that write an extended attribute from a value and its size (arguments 2 and 3). */
@@ -211,7 +224,7 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
     mount: 165, umount2: 166, pivot_root: 155, chroot: 161, setns: 308, open_by_handle_at: 304, unshare: 272, clone: 56, clone3: 435,
     keyctl: 250, add_key: 248, request_key: 249, bpf: 321, perf_event_open: 298, userfaultfd: 323, personality: 135, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
-    ioctl: 16, setsockopt: 54,
+    ioctl: 16, setsockopt: 54, getsockopt: 55,
   },
   aarch64: {
     chmod: -1, fchmod: 52, fchmodat: 53, fchmodat2: 452, open: -1, creat: -1, openat: 56, openat2: 437, mknod: -1, mknodat: 33,
@@ -219,7 +232,7 @@ export const SYSCALL_NUMBERS: Record<SeccompArch, Record<SyscallName, number>> =
     mount: 40, umount2: 39, pivot_root: 41, chroot: 51, setns: 268, open_by_handle_at: 265, unshare: 97, clone: 220, clone3: 435,
     keyctl: 219, add_key: 217, request_key: 218, bpf: 280, perf_event_open: 241, userfaultfd: 282, personality: 92, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, open_tree_attr: 467,
-    ioctl: 29, setsockopt: 208,
+    ioctl: 29, setsockopt: 208, getsockopt: 209,
   },
 };
 
@@ -290,7 +303,7 @@ interface Policy {
   namespaces: boolean;
   /** An extended attribute of a size a file capability can have gets EPERM, setxattrat ENOSYS. */
   capabilityXattrs: boolean;
-  /** Socket ioctls and options that need net_admin get EPERM (SOCKET_IOCTLS_ALLOWED, NET_ADMIN_SOCKOPTS). */
+  /** Socket ioctls and options that need net_admin get EPERM (SOCKET_IOCTLS_ALLOWED, NET_ADMIN_SOCKOPTS, NET_ADMIN_GETSOCKOPTS). */
   netAdmin: boolean;
 }
 
@@ -322,7 +335,7 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
     ...policy.denied.map(([name]) => ifEqual(nr[name], 'eperm')),
     ...(policy.namespaces ? [ifEqual(nr.clone3, 'enosys'), ifEqual(nr.clone, 'clone-flags'), ifEqual(nr.unshare, 'unshare-flags')] : []),
     ...(policy.capabilityXattrs ? [...XATTR_WRITES.map((name) => ifEqual(nr[name], 'xattr-size')), ifEqual(SETXATTRAT, 'enosys')] : []),
-    ...(policy.netAdmin ? [ifEqual(nr.ioctl, 'ioctl-request'), ifEqual(nr.setsockopt, 'sockopt-level')] : []),
+    ...(policy.netAdmin ? [ifEqual(nr.ioctl, 'ioctl-request'), ifEqual(nr.setsockopt, 'set-sockopt-level'), ifEqual(nr.getsockopt, 'get-sockopt-level')] : []),
     ...modeCalls.map((call) => ifEqual(nr[call.name], call.flagsArg !== undefined ? `${call.name}-flags` : `${call.name}-mode`)),
     ifEqual(nr.openat2, 'enosys'),
     ifEqual(nr.personality, 'personality'),
@@ -366,21 +379,29 @@ function build(arch: SeccompArch, policy: Policy): BpfInstruction[] {
   return assemble(drafts);
 }
 
-/** The ioctl request and setsockopt level and option are ints: the kernel reads the low half only. */
+/** The ioctl request and the sockopt level and option are ints: the kernel reads the low half only. */
 function netAdminRules(): Draft[] {
-  const levels = [...new Set(NET_ADMIN_SOCKOPTS.map(([level]) => level))];
   return [
     { ...load(argLow(1)), label: 'ioctl-request' },
     { code: BPF_JMP_JGE_K, jt: 0, jf: 'allow', k: SOCKET_IOCTL_RANGE[0] },
     { code: BPF_JMP_JGE_K, jt: 'allow', jf: 0, k: SOCKET_IOCTL_RANGE[1] },
     ...SOCKET_IOCTLS_ALLOWED.map((request) => ifEqual(request, 'allow')),
     ret(SECCOMP_RET_ERRNO | EPERM),
-    { ...load(argLow(1)), label: 'sockopt-level' },
-    ...levels.map((level) => ifEqual(level, `sockopt-${level}`)),
+    ...sockoptRules('set', NET_ADMIN_SOCKOPTS),
+    ...sockoptRules('get', NET_ADMIN_GETSOCKOPTS),
+  ];
+}
+
+/** `<kind>-sockopt-level`: by level (argument 1), then EPERM for an option (argument 2) in one of that level's ranges. */
+function sockoptRules(kind: string, table: ReadonlyArray<readonly [level: number, first: number, last: number]>): Draft[] {
+  const levels = [...new Set(table.map(([level]) => level))];
+  return [
+    { ...load(argLow(1)), label: `${kind}-sockopt-level` },
+    ...levels.map((level) => ifEqual(level, `${kind}-sockopt-${level}`)),
     ret(SECCOMP_RET_ALLOW),
     ...levels.flatMap((level): Draft[] => [
-      { ...load(argLow(2)), label: `sockopt-${level}` },
-      ...NET_ADMIN_SOCKOPTS.filter(([at]) => at === level).flatMap(([, first, last]): Draft[] => [
+      { ...load(argLow(2)), label: `${kind}-sockopt-${level}` },
+      ...table.filter(([at]) => at === level).flatMap(([, first, last]): Draft[] => [
         // first <= option <= last: jump past this range's EPERM unless both hold.
         { code: BPF_JMP_JGE_K, jt: 0, jf: 2, k: first },
         { code: BPF_JMP_JGE_K, jt: 1, jf: 0, k: last + 1 },
