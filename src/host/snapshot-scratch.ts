@@ -124,11 +124,14 @@ export function removeTree(dir: string): void {
   try {
     const topAt = `/proc/self/fd/${top}`;
     let removed = 0;
+    const count = (): void => {
+      if (++removed > MAX_REMOVED_ENTRIES) throw new Error(`more than ${MAX_REMOVED_ENTRIES} entries: a sandbox is still filling it`);
+    };
     let moved = 0;
     const tag = crypto.randomBytes(6).toString('hex');
     for (let names = openedUp(topAt); names.length > 0; names = openedUp(topAt)) {
       for (const name of names) {
-        if (++removed > MAX_REMOVED_ENTRIES) throw new Error(`more than ${MAX_REMOVED_ENTRIES} entries: a sandbox is still filling it`);
+        count();
         const folder = pinFolder(`${topAt}/${name}`);
         if (folder === undefined) {
           unlinkUnlessGone(`${topAt}/${name}`);
@@ -137,7 +140,7 @@ export function removeTree(dir: string): void {
         try {
           const at = `/proc/self/fd/${folder}`;
           for (const child of openedUp(at)) {
-            if (++removed > MAX_REMOVED_ENTRIES) throw new Error(`more than ${MAX_REMOVED_ENTRIES} entries: a sandbox is still filling it`);
+            count();
             const sub = pinFolder(`${at}/${child}`);
             if (sub === undefined) {
               unlinkUnlessGone(`${at}/${child}`);
